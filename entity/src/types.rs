@@ -193,9 +193,15 @@ impl ListElement for Platform {
 ///
 /// Prisma creates these columns nullable and reads `NULL` as an empty
 /// list; so does this type.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct DbList<T>(pub Vec<T>);
+
+impl<T> Default for DbList<T> {
+    fn default() -> Self {
+        Self(Vec::new())
+    }
+}
 
 /// `campaigns.platforms`: `"Platform"[]` on PostgreSQL.
 pub type PlatformList = DbList<Platform>;

@@ -1,0 +1,256 @@
+//! Configuration: every setting, its environment variable and its default,
+//! in one place.
+//!
+//! | variable | meaning | default |
+//! |---|---|---|
+//! | `DATABASE_URL` | `postgres://...` or `sqlite://FILE?mode=rwc` | `sqlite://neonhub.db?mode=rwc` |
+//! | `NEONHUB_POOL_MAX_CONNECTIONS` | pool size | 10 |
+//! | `NEONHUB_POOL_MIN_CONNECTIONS` | connections kept open when idle | 0 |
+//! | `NEONHUB_POOL_ACQUIRE_TIMEOUT_MS` | wait for a pooled connection before [`Error::Unavailable`](crate::Error::Unavailable) | 5000 |
+//! | `NEONHUB_CONNECT_TIMEOUT_MS` | establishing one connection | 5000 |
+//! | `NEONHUB_POOL_IDLE_TIMEOUT_SECS` | close connections idle this long (0: never) | 600 |
+//! | `NEONHUB_STATEMENT_TIMEOUT_MS` | PostgreSQL `statement_timeout` (0: none) | 0 |
+//! | `NEONHUB_SQLITE_BUSY_TIMEOUT_MS` | SQLite: wait for a write lock | 5000 |
+//!
+//! The database URL's password is never printed: [`DatabaseUrl`]'s `Debug`
+//! and `Display` redact it.
+
+use std::fmt;
+use std::time::Duration;
+
+use crate::error::{Error, Result};
+
+/// The default database: a SQLite file in the working directory.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://neonhub.db?mode=rwc";
+
+/// A database URL whose password is redacted when printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DatabaseUrl(String);
+
+impl DatabaseUrl {
+    /// Wraps a URL.
+    pub fn new(url: impl Into<String>) -> Self {
+        Self(url.into())
+    }
+
+    /// The URL with its password, for connecting. Never log this.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether it names a PostgreSQL server.
+    pub fn is_postgres(&self) -> bool {
+        self.0.starts_with("postgres://") || self.0.starts_with("postgresql://")
+    }
+
+    /// Whether it names a SQLite database.
+    pub fn is_sqlite(&self) -> bool {
+        self.0.starts_with("sqlite:")
+    }
+
+    /// The URL with the password replaced by `***`.
+    pub fn redacted(&self) -> String {
+        match url::Url::parse(&self.0) {
+            Ok(mut u) if u.password().is_some() => {
+                let _ = u.set_password(Some("***"));
+                u.to_string()
+            }
+            Ok(_) => self.0.clone(),
+            // Unparseable: show only the scheme, the rest may hold secrets.
+            Err(_) => match self.0.split_once("://") {
+                Some((scheme, _)) => format!("{scheme}://(unparseable URL)"),
+                None => "(unparseable URL)".to_owned(),
+            },
+        }
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "DatabaseUrl({:?})", self.redacted())
+    }
+}
+
+impl fmt::Display for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.redacted())
+    }
+}
+
+/// Connection settings. Build with [`Config::new`] and the `with_*`
+/// methods, or read them from the environment with [`Config::from_env`].
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Where the database is.
+    pub database_url: DatabaseUrl,
+    /// Pool size.
+    pub max_connections: u32,
+    /// Connections kept open when idle.
+    pub min_connections: u32,
+    /// Wait for a pooled connection.
+    pub acquire_timeout: Duration,
+    /// Establishing one connection.
+    pub connect_timeout: Duration,
+    /// Close connections idle this long (`None`: never).
+    pub idle_timeout: Option<Duration>,
+    /// PostgreSQL `statement_timeout` (`None`: none).
+    pub statement_timeout: Option<Duration>,
+    /// SQLite busy timeout (wait for the write lock).
+    pub sqlite_busy_timeout: Duration,
+}
+
+impl Config {
+    /// Defaults (see the module table) for `database_url`.
+    pub fn new(database_url: impl Into<String>) -> Self {
+        Self {
+            database_url: DatabaseUrl::new(database_url),
+            max_connections: 10,
+            min_connections: 0,
+            acquire_timeout: Duration::from_secs(5),
+            connect_timeout: Duration::from_secs(5),
+            idle_timeout: Some(Duration::from_secs(600)),
+            statement_timeout: None,
+            sqlite_busy_timeout: Duration::from_secs(5),
+        }
+    }
+
+    /// Reads the settings of the module table from the environment.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] naming the variable, if one is set but unparseable.
+    pub fn from_env() -> Result<Self> {
+        Self::from_lookup(|key| std::env::var(key).ok())
+    }
+
+    /// Like [`Config::from_env`], with variables looked up by `lookup`.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] naming the variable, if one is set but unparseable.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self> {
+        let url = lookup("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
+        let mut config = Self::new(url);
+        let num = |key: &'static str| -> Result<Option<u64>> {
+            match lookup(key) {
+                None => Ok(None),
+                Some(v) if v.trim().is_empty() => Ok(None),
+                Some(v) => v
+                    .trim()
+                    .parse::<u64>()
+                    .map(Some)
+                    .map_err(|e| Error::invalid(key, format!("{v:?} is not a whole number: {e}"))),
+            }
+        };
+        if let Some(v) = num("NEONHUB_POOL_MAX_CONNECTIONS")? {
+            config.max_connections = u32::try_from(v)
+                .map_err(|_| Error::invalid("NEONHUB_POOL_MAX_CONNECTIONS", "too large"))?;
+        }
+        if let Some(v) = num("NEONHUB_POOL_MIN_CONNECTIONS")? {
+            config.min_connections = u32::try_from(v)
+                .map_err(|_| Error::invalid("NEONHUB_POOL_MIN_CONNECTIONS", "too large"))?;
+        }
+        if let Some(v) = num("NEONHUB_POOL_ACQUIRE_TIMEOUT_MS")? {
+            config.acquire_timeout = Duration::from_millis(v);
+        }
+        if let Some(v) = num("NEONHUB_CONNECT_TIMEOUT_MS")? {
+            config.connect_timeout = Duration::from_millis(v);
+        }
+        if let Some(v) = num("NEONHUB_POOL_IDLE_TIMEOUT_SECS")? {
+            config.idle_timeout = (v > 0).then(|| Duration::from_secs(v));
+        }
+        if let Some(v) = num("NEONHUB_STATEMENT_TIMEOUT_MS")? {
+            config.statement_timeout = (v > 0).then(|| Duration::from_millis(v));
+        }
+        if let Some(v) = num("NEONHUB_SQLITE_BUSY_TIMEOUT_MS")? {
+            config.sqlite_busy_timeout = Duration::from_millis(v);
+        }
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Sets the pool size.
+    pub fn with_max_connections(mut self, n: u32) -> Self {
+        self.max_connections = n;
+        self
+    }
+
+    /// Sets the pool acquire timeout.
+    pub fn with_acquire_timeout(mut self, timeout: Duration) -> Self {
+        self.acquire_timeout = timeout;
+        self
+    }
+
+    /// Sets the connect timeout.
+    pub fn with_connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Sets the SQLite busy timeout.
+    pub fn with_sqlite_busy_timeout(mut self, timeout: Duration) -> Self {
+        self.sqlite_busy_timeout = timeout;
+        self
+    }
+
+    /// Checks the settings hang together.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] for an unknown URL scheme, an empty pool, or a
+    /// minimum above the maximum.
+    pub fn validate(&self) -> Result<()> {
+        if !self.database_url.is_postgres() && !self.database_url.is_sqlite() {
+            return Err(Error::invalid(
+                "DATABASE_URL",
+                format!(
+                    "{} is neither postgres:// nor sqlite:",
+                    self.database_url.redacted()
+                ),
+            ));
+        }
+        if self.max_connections == 0 {
+            return Err(Error::invalid("NEONHUB_POOL_MAX_CONNECTIONS", "must be at least 1"));
+        }
+        if self.min_connections > self.max_connections {
+            return Err(Error::invalid(
+                "NEONHUB_POOL_MIN_CONNECTIONS",
+                "must not exceed NEONHUB_POOL_MAX_CONNECTIONS",
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn password_never_appears_in_debug_or_display() {
+        let config = Config::new("postgres://app:s3cr3t-pw@db.internal:5432/neonhub");
+        let debug = format!("{config:?}");
+        assert!(!debug.contains("s3cr3t-pw"), "{debug}");
+        assert!(debug.contains("app:***@db.internal"), "{debug}");
+        assert!(!config.database_url.to_string().contains("s3cr3t-pw"));
+        assert_eq!(config.database_url.expose(), "postgres://app:s3cr3t-pw@db.internal:5432/neonhub");
+    }
+
+    #[test]
+    fn environment_overrides_defaults_and_rejects_garbage() {
+        let env = |k: &str| match k {
+            "NEONHUB_POOL_MAX_CONNECTIONS" => Some("32".to_owned()),
+            "NEONHUB_POOL_ACQUIRE_TIMEOUT_MS" => Some("250".to_owned()),
+            _ => None,
+        };
+        let config = Config::from_lookup(env).unwrap();
+        assert_eq!(config.database_url.expose(), DEFAULT_DATABASE_URL);
+        assert_eq!(config.max_connections, 32);
+        assert_eq!(config.acquire_timeout, Duration::from_millis(250));
+
+        let bad = |k: &str| (k == "NEONHUB_POOL_MAX_CONNECTIONS").then(|| "ten".to_owned());
+        match Config::from_lookup(bad) {
+            Err(Error::Invalid { field, .. }) => assert_eq!(field, "NEONHUB_POOL_MAX_CONNECTIONS"),
+            other => panic!("expected Invalid, got {other:?}"),
+        }
+        let mysql = |k: &str| (k == "DATABASE_URL").then(|| "mysql://u:p@h/db".to_owned());
+        assert!(matches!(Config::from_lookup(mysql), Err(Error::Invalid { field: "DATABASE_URL", .. })));
+    }
+}
