@@ -3,6 +3,8 @@
 //! UTC timestamps, `Vec<Platform>` / `Vec<String>` lists), and rows that
 //! Prisma wrote read correctly.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
+
 use api_tests::{both_backends, postgres_only};
 use chrono::{TimeZone, Utc};
 use entity::enums::*;
@@ -12,12 +14,17 @@ use entity::{
     session, trend, user, verification_token,
 };
 use migration::Migrator;
-use sea_orm::{ActiveModelTrait, ConnectionTrait, DatabaseConnection, EntityTrait, IntoActiveModel, QueryTrait};
+use sea_orm::{
+    ActiveModelTrait, ConnectionTrait, DatabaseConnection, EntityTrait, IntoActiveModel, QueryTrait,
+};
 use sea_orm_migration::MigratorTrait;
 use serde_json::json;
 
 fn ts(y: i32, m: u32, d: u32, ms: i64) -> Timestamp {
-    let base = Utc.with_ymd_and_hms(y, m, d, 12, 30, 15).single().expect("valid date");
+    let base = Utc
+        .with_ymd_and_hms(y, m, d, 12, 30, 15)
+        .single()
+        .expect("valid date");
     Timestamp::from(base + chrono::Duration::milliseconds(ms))
 }
 
@@ -51,80 +58,253 @@ async fn round_trip_every_table(conn: &DatabaseConnection) {
         updated_at: ts(2025, 1, 3, 999),
     };
     round_trip!(conn, user, user_full.clone(), "u1");
-    round_trip!(conn, user, user::Model {
-        id: "u2".into(), email: "b@example.com".into(), name: None, role: UserRole::Viewer,
-        avatar: None, email_verified: None, created_at: ts(2025, 2, 1, 0), updated_at: ts(2025, 2, 1, 0),
-    }, "u2");
-    round_trip!(conn, account, account::Model {
-        id: "a1".into(), user_id: "u1".into(), r#type: "oauth".into(), provider: "google".into(),
-        provider_account_id: "g-1".into(), refresh_token: Some("r".into()), access_token: None,
-        expires_at: Some(1_735_689_600), token_type: Some("Bearer".into()), scope: None,
-        id_token: Some("x".repeat(3000)), session_state: None,
-    }, "a1");
-    round_trip!(conn, session, session::Model {
-        id: "s1".into(), session_token: "tok".into(), user_id: "u1".into(), expires: ts(2026, 1, 1, 5),
-    }, "s1");
-    round_trip!(conn, verification_token, verification_token::Model {
-        identifier: "ada@example.com".into(), token: "vt".into(), expires: ts(2026, 1, 1, 0),
-    }, "vt".to_owned());
-    round_trip!(conn, campaign, campaign::Model {
-        id: "c1".into(), name: "Spring".into(), description: Some("d".into()),
-        r#type: CampaignType::ProductLaunch, status: CampaignStatus::Active, budget: Some(1500.25),
-        start_date: Some(ts(2025, 3, 1, 0)), end_date: Some(ts(2025, 4, 1, 0)),
-        target_audience: Some(json!({"age": [18, 34], "geo": "EU"})),
-        platforms: DbList(Platform::ALL.to_vec()),
-        metrics: Some(json!({"ctr": 0.031})), settings: None,
-        created_at: ts(2025, 2, 15, 10), updated_at: ts(2025, 2, 16, 11),
-        user_id: "u1".into(), user_id2: Some("u2".into()),
-    }, "c1");
-    round_trip!(conn, campaign, campaign::Model {
-        id: "c2".into(), name: "Empty".into(), description: None, r#type: CampaignType::Email,
-        status: CampaignStatus::Draft, budget: None, start_date: None, end_date: None,
-        target_audience: None, platforms: DbList::default(), metrics: None, settings: None,
-        created_at: ts(2025, 2, 20, 0), updated_at: ts(2025, 2, 20, 0), user_id: "u2".into(), user_id2: None,
-    }, "c2");
-    round_trip!(conn, agent, agent::Model {
-        id: "ag1".into(), name: "Writer".into(), r#type: AgentType::Insight, status: AgentStatus::Maintenance,
-        capabilities: Some(json!(["copy", "seo"])), settings: None, version: "2.1.0".into(),
-        created_at: ts(2025, 1, 1, 0), updated_at: ts(2025, 1, 1, 0),
-    }, "ag1");
-    round_trip!(conn, agent_execution, agent_execution::Model {
-        id: "e1".into(), agent_id: "ag1".into(), campaign_id: Some("c1".into()), user_id: Some("u1".into()),
-        task: "write".into(), payload: Some(json!({"n": 1})), result: Some(json!({"ok": true})),
-        status: ExecutionStatus::Completed, performance: Some(0.93), error: None,
-        started_at: ts(2025, 3, 2, 0), completed_at: Some(ts(2025, 3, 2, 1250)), metadata: None,
-    }, "e1");
-    round_trip!(conn, analytics, analytics::Model {
-        id: "an1".into(), campaign_id: Some("c1".into()), user_id: None, r#type: AnalyticsType::Sentiment,
-        data: json!({"value": 1200, "nested": {"k": [1, 2, 3]}}), period: Some("daily".into()),
-        date: ts(2025, 3, 2, 0), metadata: Some(json!(null)),
-    }, "an1");
-    round_trip!(conn, ab_test, ab_test::Model {
-        id: "ab1".into(), campaign_id: "c1".into(), name: "Subject".into(), description: None,
-        status: AbTestStatus::Stopped, variants: json!([{"name": "A"}, {"name": "B"}]), results: None,
-        winner: Some("A".into()), confidence: Some(0.95), start_date: ts(2025, 3, 1, 0), end_date: None,
-        settings: None,
-    }, "ab1");
-    round_trip!(conn, content, content::Model {
-        id: "ct1".into(), title: "Hello".into(), r#type: ContentType::Reel, platform: Platform::MetaAds,
-        content: json!({"text": "hi \"there\""}), status: ContentStatus::Scheduled, performance: None,
-        metadata: None, created_at: ts(2025, 3, 1, 0), updated_at: ts(2025, 3, 1, 0),
-    }, "ct1");
-    round_trip!(conn, lead, lead::Model {
-        id: "l1".into(), email: "lead@example.com".into(), name: None, company: Some("ACME".into()),
-        position: None, phone: Some("+1 555".into()), source: Some("web".into()), status: LeadStatus::Converted,
-        score: Some(8.5), tags: DbList(vec!["vip".into(), "q'1".into(), "[\"json\"]".into(), "ü".into()]),
-        metadata: None, created_at: ts(2025, 3, 1, 0), updated_at: ts(2025, 3, 1, 0),
-    }, "l1");
-    round_trip!(conn, trend, trend::Model {
-        id: "t1".into(), keyword: "ai agents".into(), platform: Platform::Tiktok, category: Some("tech".into()),
-        score: 9.1, volume: Some(120_000), growth: Some(-0.4), data: json!({}), detected_at: ts(2025, 3, 1, 0),
-    }, "t1");
-    round_trip!(conn, design_template, design_template::Model {
-        id: "d1".into(), name: "Card".into(), category: "social".into(), template: json!({"w": 1080}),
-        preview: None, tags: DbList::default(), usage: 3, rating: Some(4.5), is_active: false,
-        created_at: ts(2025, 3, 1, 0), updated_at: ts(2025, 3, 1, 0),
-    }, "d1");
+    round_trip!(
+        conn,
+        user,
+        user::Model {
+            id: "u2".into(),
+            email: "b@example.com".into(),
+            name: None,
+            role: UserRole::Viewer,
+            avatar: None,
+            email_verified: None,
+            created_at: ts(2025, 2, 1, 0),
+            updated_at: ts(2025, 2, 1, 0),
+        },
+        "u2"
+    );
+    round_trip!(
+        conn,
+        account,
+        account::Model {
+            id: "a1".into(),
+            user_id: "u1".into(),
+            r#type: "oauth".into(),
+            provider: "google".into(),
+            provider_account_id: "g-1".into(),
+            refresh_token: Some("r".into()),
+            access_token: None,
+            expires_at: Some(1_735_689_600),
+            token_type: Some("Bearer".into()),
+            scope: None,
+            id_token: Some("x".repeat(3000)),
+            session_state: None,
+        },
+        "a1"
+    );
+    round_trip!(
+        conn,
+        session,
+        session::Model {
+            id: "s1".into(),
+            session_token: "tok".into(),
+            user_id: "u1".into(),
+            expires: ts(2026, 1, 1, 5),
+        },
+        "s1"
+    );
+    round_trip!(
+        conn,
+        verification_token,
+        verification_token::Model {
+            identifier: "ada@example.com".into(),
+            token: "vt".into(),
+            expires: ts(2026, 1, 1, 0),
+        },
+        "vt".to_owned()
+    );
+    round_trip!(
+        conn,
+        campaign,
+        campaign::Model {
+            id: "c1".into(),
+            name: "Spring".into(),
+            description: Some("d".into()),
+            r#type: CampaignType::ProductLaunch,
+            status: CampaignStatus::Active,
+            budget: Some(1500.25),
+            start_date: Some(ts(2025, 3, 1, 0)),
+            end_date: Some(ts(2025, 4, 1, 0)),
+            target_audience: Some(json!({"age": [18, 34], "geo": "EU"})),
+            platforms: DbList(Platform::ALL.to_vec()),
+            metrics: Some(json!({"ctr": 0.031})),
+            settings: None,
+            created_at: ts(2025, 2, 15, 10),
+            updated_at: ts(2025, 2, 16, 11),
+            user_id: "u1".into(),
+            user_id2: Some("u2".into()),
+        },
+        "c1"
+    );
+    round_trip!(
+        conn,
+        campaign,
+        campaign::Model {
+            id: "c2".into(),
+            name: "Empty".into(),
+            description: None,
+            r#type: CampaignType::Email,
+            status: CampaignStatus::Draft,
+            budget: None,
+            start_date: None,
+            end_date: None,
+            target_audience: None,
+            platforms: DbList::default(),
+            metrics: None,
+            settings: None,
+            created_at: ts(2025, 2, 20, 0),
+            updated_at: ts(2025, 2, 20, 0),
+            user_id: "u2".into(),
+            user_id2: None,
+        },
+        "c2"
+    );
+    round_trip!(
+        conn,
+        agent,
+        agent::Model {
+            id: "ag1".into(),
+            name: "Writer".into(),
+            r#type: AgentType::Insight,
+            status: AgentStatus::Maintenance,
+            capabilities: Some(json!(["copy", "seo"])),
+            settings: None,
+            version: "2.1.0".into(),
+            created_at: ts(2025, 1, 1, 0),
+            updated_at: ts(2025, 1, 1, 0),
+        },
+        "ag1"
+    );
+    round_trip!(
+        conn,
+        agent_execution,
+        agent_execution::Model {
+            id: "e1".into(),
+            agent_id: "ag1".into(),
+            campaign_id: Some("c1".into()),
+            user_id: Some("u1".into()),
+            task: "write".into(),
+            payload: Some(json!({"n": 1})),
+            result: Some(json!({"ok": true})),
+            status: ExecutionStatus::Completed,
+            performance: Some(0.93),
+            error: None,
+            started_at: ts(2025, 3, 2, 0),
+            completed_at: Some(ts(2025, 3, 2, 1250)),
+            metadata: None,
+        },
+        "e1"
+    );
+    round_trip!(
+        conn,
+        analytics,
+        analytics::Model {
+            id: "an1".into(),
+            campaign_id: Some("c1".into()),
+            user_id: None,
+            r#type: AnalyticsType::Sentiment,
+            data: json!({"value": 1200, "nested": {"k": [1, 2, 3]}}),
+            period: Some("daily".into()),
+            date: ts(2025, 3, 2, 0),
+            metadata: Some(json!(null)),
+        },
+        "an1"
+    );
+    round_trip!(
+        conn,
+        ab_test,
+        ab_test::Model {
+            id: "ab1".into(),
+            campaign_id: "c1".into(),
+            name: "Subject".into(),
+            description: None,
+            status: AbTestStatus::Stopped,
+            variants: json!([{"name": "A"}, {"name": "B"}]),
+            results: None,
+            winner: Some("A".into()),
+            confidence: Some(0.95),
+            start_date: ts(2025, 3, 1, 0),
+            end_date: None,
+            settings: None,
+        },
+        "ab1"
+    );
+    round_trip!(
+        conn,
+        content,
+        content::Model {
+            id: "ct1".into(),
+            title: "Hello".into(),
+            r#type: ContentType::Reel,
+            platform: Platform::MetaAds,
+            content: json!({"text": "hi \"there\""}),
+            status: ContentStatus::Scheduled,
+            performance: None,
+            metadata: None,
+            created_at: ts(2025, 3, 1, 0),
+            updated_at: ts(2025, 3, 1, 0),
+        },
+        "ct1"
+    );
+    round_trip!(
+        conn,
+        lead,
+        lead::Model {
+            id: "l1".into(),
+            email: "lead@example.com".into(),
+            name: None,
+            company: Some("ACME".into()),
+            position: None,
+            phone: Some("+1 555".into()),
+            source: Some("web".into()),
+            status: LeadStatus::Converted,
+            score: Some(8.5),
+            tags: DbList(vec![
+                "vip".into(),
+                "q'1".into(),
+                "[\"json\"]".into(),
+                "ü".into()
+            ]),
+            metadata: None,
+            created_at: ts(2025, 3, 1, 0),
+            updated_at: ts(2025, 3, 1, 0),
+        },
+        "l1"
+    );
+    round_trip!(
+        conn,
+        trend,
+        trend::Model {
+            id: "t1".into(),
+            keyword: "ai agents".into(),
+            platform: Platform::Tiktok,
+            category: Some("tech".into()),
+            score: 9.1,
+            volume: Some(120_000),
+            growth: Some(-0.4),
+            data: json!({}),
+            detected_at: ts(2025, 3, 1, 0),
+        },
+        "t1"
+    );
+    round_trip!(
+        conn,
+        design_template,
+        design_template::Model {
+            id: "d1".into(),
+            name: "Card".into(),
+            category: "social".into(),
+            template: json!({"w": 1080}),
+            preview: None,
+            tags: DbList::default(),
+            usage: 3,
+            rating: Some(4.5),
+            is_active: false,
+            created_at: ts(2025, 3, 1, 0),
+            updated_at: ts(2025, 3, 1, 0),
+        },
+        "d1"
+    );
 }
 
 both_backends! {

@@ -62,7 +62,10 @@ pub async fn run(db: &NeonDb, action: Action) -> Result<(), sea_orm::DbErr> {
         }
         Action::Fresh => {
             Migrator::fresh(conn).await?;
-            println!("dropped everything and applied {} migration(s)", Migrator::migrations().len());
+            println!(
+                "dropped everything and applied {} migration(s)",
+                Migrator::migrations().len()
+            );
         }
     }
     Ok(())

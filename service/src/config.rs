@@ -129,17 +129,16 @@ impl Config {
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self> {
         let url = lookup("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
         let mut config = Self::new(url);
-        let num = |key: &'static str| -> Result<Option<u64>> {
-            match lookup(key) {
-                None => Ok(None),
-                Some(v) if v.trim().is_empty() => Ok(None),
-                Some(v) => v
-                    .trim()
-                    .parse::<u64>()
-                    .map(Some)
-                    .map_err(|e| Error::invalid(key, format!("{v:?} is not a whole number: {e}"))),
-            }
-        };
+        let num =
+            |key: &'static str| -> Result<Option<u64>> {
+                match lookup(key) {
+                    None => Ok(None),
+                    Some(v) if v.trim().is_empty() => Ok(None),
+                    Some(v) => v.trim().parse::<u64>().map(Some).map_err(|e| {
+                        Error::invalid(key, format!("{v:?} is not a whole number: {e}"))
+                    }),
+                }
+            };
         if let Some(v) = num("NEONHUB_POOL_MAX_CONNECTIONS")? {
             config.max_connections = u32::try_from(v)
                 .map_err(|_| Error::invalid("NEONHUB_POOL_MAX_CONNECTIONS", "too large"))?;
@@ -207,7 +206,10 @@ impl Config {
             ));
         }
         if self.max_connections == 0 {
-            return Err(Error::invalid("NEONHUB_POOL_MAX_CONNECTIONS", "must be at least 1"));
+            return Err(Error::invalid(
+                "NEONHUB_POOL_MAX_CONNECTIONS",
+                "must be at least 1",
+            ));
         }
         if self.min_connections > self.max_connections {
             return Err(Error::invalid(
@@ -230,7 +232,10 @@ mod tests {
         assert!(!debug.contains("s3cr3t-pw"), "{debug}");
         assert!(debug.contains("app:***@db.internal"), "{debug}");
         assert!(!config.database_url.to_string().contains("s3cr3t-pw"));
-        assert_eq!(config.database_url.expose(), "postgres://app:s3cr3t-pw@db.internal:5432/neonhub");
+        assert_eq!(
+            config.database_url.expose(),
+            "postgres://app:s3cr3t-pw@db.internal:5432/neonhub"
+        );
     }
 
     #[test]
@@ -251,6 +256,12 @@ mod tests {
             other => panic!("expected Invalid, got {other:?}"),
         }
         let mysql = |k: &str| (k == "DATABASE_URL").then(|| "mysql://u:p@h/db".to_owned());
-        assert!(matches!(Config::from_lookup(mysql), Err(Error::Invalid { field: "DATABASE_URL", .. })));
+        assert!(matches!(
+            Config::from_lookup(mysql),
+            Err(Error::Invalid {
+                field: "DATABASE_URL",
+                ..
+            })
+        ));
     }
 }

@@ -62,11 +62,15 @@ impl NeonDb {
                 .foreign_keys(true)
                 .busy_timeout(busy)
         });
-        let conn = Database::connect(options).await.map_err(|e| match Error::from(e) {
-            Error::Database(e) => Error::Unavailable(e),
-            other => other,
-        })?;
-        Ok(Self { inner: Arc::new(Inner { conn, config }) })
+        let conn = Database::connect(options)
+            .await
+            .map_err(|e| match Error::from(e) {
+                Error::Database(e) => Error::Unavailable(e),
+                other => other,
+            })?;
+        Ok(Self {
+            inner: Arc::new(Inner { conn, config }),
+        })
     }
 
     /// The SeaORM connection (a pool), for statements of your own.

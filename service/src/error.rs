@@ -63,7 +63,10 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 impl Error {
     /// An [`Error::Invalid`].
     pub fn invalid(field: &'static str, reason: impl Into<String>) -> Self {
-        Error::Invalid { field, reason: reason.into() }
+        Error::Invalid {
+            field,
+            reason: reason.into(),
+        }
     }
 }
 
@@ -71,10 +74,16 @@ impl From<DbErr> for Error {
     fn from(err: DbErr) -> Self {
         match err.sql_err() {
             Some(SqlErr::UniqueConstraintViolation(message)) => {
-                return Error::Conflict { kind: ConflictKind::Unique, message };
+                return Error::Conflict {
+                    kind: ConflictKind::Unique,
+                    message,
+                };
             }
             Some(SqlErr::ForeignKeyConstraintViolation(message)) => {
-                return Error::Conflict { kind: ConflictKind::ForeignKey, message };
+                return Error::Conflict {
+                    kind: ConflictKind::ForeignKey,
+                    message,
+                };
             }
             _ => {}
         }

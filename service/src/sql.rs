@@ -36,7 +36,8 @@ pub async fn execute<C: ConnectionTrait, S: StatementBuilder>(
     conn: &C,
     stmt: &S,
 ) -> Result<ExecResult, DbErr> {
-    conn.execute_raw(build(conn.get_database_backend(), stmt)).await
+    conn.execute_raw(build(conn.get_database_backend(), stmt))
+        .await
 }
 
 /// Runs a statement that returns rows (a SELECT, or a write with RETURNING).
@@ -47,5 +48,6 @@ pub async fn query_all<C: ConnectionTrait, S: StatementBuilder>(
     conn: &C,
     stmt: &S,
 ) -> Result<Vec<QueryResult>, DbErr> {
-    conn.query_all_raw(build(conn.get_database_backend(), stmt)).await
+    conn.query_all_raw(build(conn.get_database_backend(), stmt))
+        .await
 }
