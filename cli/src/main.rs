@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use service::{Config, NeonDb};
 
-mod migrate;
+use cli::migrate;
 
 /// NeonHub's data layer from the command line.
 #[derive(Parser)]

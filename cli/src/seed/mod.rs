@@ -1,0 +1,1 @@
+//! `neonhub-db seed`: placeholder, being written.
