@@ -145,6 +145,30 @@ impl TestDb {
         self.conn.get_database_backend()
     }
 
+    /// Applies every migration.
+    pub async fn migrate(&self) {
+        use sea_orm_migration::MigratorTrait;
+        migration::Migrator::up(&self.conn, None)
+            .await
+            .unwrap_or_else(|e| panic!("migrate {}: {e}", self.url));
+    }
+
+    /// A service handle on this database (migrate first).
+    pub async fn service(&self) -> service::NeonDb {
+        self.service_with(service::Config::new(self.url.clone()))
+            .await
+    }
+
+    /// A service handle with custom settings (its URL is replaced by this
+    /// database's).
+    pub async fn service_with(&self, mut config: service::Config) -> service::NeonDb {
+        config.database_url = service::config::DatabaseUrl::new(self.url.clone());
+        config.max_connections = config.max_connections.min(5);
+        service::NeonDb::connect(config)
+            .await
+            .unwrap_or_else(|e| panic!("service connect {}: {e}", self.url))
+    }
+
     /// Opens another pool on the same database.
     pub async fn reconnect(&self) -> DatabaseConnection {
         connect(&self.url)

@@ -318,13 +318,26 @@ impl<T: ListElement> IntoActiveValue<DbList<T>> for DbList<T> {
     }
 }
 
+/// The text form of timestamps on SQLite: fixed width, so that text
+/// comparison is chronological comparison (also at whole seconds, where
+/// sqlx's own encoding would drop the fraction).
+pub const SQLITE_TIMESTAMP_FORMAT: &str = "%Y-%m-%d %H:%M:%S%.3f";
+
 /// Rewrites a bound value for SQLite: a PostgreSQL array becomes its JSON
-/// text (the storage of [`DbList`] there); every other value is unchanged.
+/// text (the storage of [`DbList`] there), a timestamp its fixed-width text
+/// ([`SQLITE_TIMESTAMP_FORMAT`]); every other value is unchanged.
 ///
 /// The service applies this to every statement it sends to SQLite, since
 /// binding an array value there panics inside sea-query-sqlx.
 pub fn sqlite_compatible(value: Value) -> Value {
     match value {
+        Value::ChronoDateTime(Some(n)) => {
+            Value::String(Some(n.format(SQLITE_TIMESTAMP_FORMAT).to_string()))
+        }
+        Value::ChronoDateTimeUtc(Some(d)) => Value::String(Some(
+            d.naive_utc().format(SQLITE_TIMESTAMP_FORMAT).to_string(),
+        )),
+        Value::ChronoDateTime(None) | Value::ChronoDateTimeUtc(None) => Value::String(None),
         Value::Array(_, Some(items)) => {
             let texts: Vec<serde_json::Value> = items
                 .into_iter()
@@ -370,6 +383,15 @@ mod tests {
         assert_eq!(
             sqlite_compatible(Value::from(empty)),
             Value::String(Some("[]".to_owned()))
+        );
+    }
+
+    #[test]
+    fn sqlite_timestamps_are_fixed_width() {
+        let whole = Timestamp::from_timestamp_millis(1_700_000_000_000).unwrap();
+        assert_eq!(
+            sqlite_compatible(Value::from(whole)),
+            Value::String(Some("2023-11-14 22:13:20.000".to_owned()))
         );
     }
 

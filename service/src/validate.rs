@@ -1,0 +1,246 @@
+//! Input checks that run before any SQL: a rejected call changes nothing.
+//!
+//! Every check returns [`Error::Invalid`] naming the field and the reason.
+
+use std::str::FromStr;
+
+use entity::Timestamp;
+use entity::enums::UnknownEnumValue;
+
+use crate::error::{Error, Result};
+
+/// Default and bounds of `limit` (SPEC §4: 1..=1000).
+pub const MAX_LIMIT: u64 = 1000;
+/// Longest id accepted.
+pub const MAX_ID_LEN: usize = 64;
+/// Longest e-mail address accepted (RFC 5321 path limit).
+pub const MAX_EMAIL_LEN: usize = 320;
+/// Longest free-text field accepted, in bytes.
+pub const MAX_TEXT_LEN: usize = 64 * 1024;
+/// Largest JSON document accepted, serialized, in bytes.
+pub const MAX_JSON_LEN: usize = 1024 * 1024;
+/// Most rows one batch insert accepts.
+pub const MAX_BATCH: usize = 10_000;
+/// Widest time-series range, in days (one result row per day).
+pub const MAX_SERIES_DAYS: i64 = 1000;
+
+/// `limit` or its default, within 1..=[`MAX_LIMIT`].
+///
+/// # Errors
+/// [`Error::Invalid`] outside the range.
+pub fn limit(value: Option<u64>, default: u64) -> Result<u64> {
+    let v = value.unwrap_or(default);
+    if (1..=MAX_LIMIT).contains(&v) {
+        Ok(v)
+    } else {
+        Err(Error::invalid(
+            "limit",
+            format!("{v} is outside 1..={MAX_LIMIT}"),
+        ))
+    }
+}
+
+/// A row id: non-empty, at most [`MAX_ID_LEN`] bytes, no whitespace or
+/// control characters.
+///
+/// # Errors
+/// [`Error::Invalid`] otherwise.
+pub fn id(field: &'static str, value: &str) -> Result<()> {
+    if value.is_empty() {
+        return Err(Error::invalid(field, "must not be empty"));
+    }
+    if value.len() > MAX_ID_LEN {
+        return Err(Error::invalid(
+            field,
+            format!("longer than {MAX_ID_LEN} bytes"),
+        ));
+    }
+    if value.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(Error::invalid(
+            field,
+            "contains whitespace or control characters",
+        ));
+    }
+    Ok(())
+}
+
+/// Free text: at most `max` bytes and no NUL (PostgreSQL cannot store it).
+///
+/// # Errors
+/// [`Error::Invalid`] otherwise.
+pub fn text(field: &'static str, value: &str, max: usize) -> Result<()> {
+    if value.len() > max {
+        return Err(Error::invalid(
+            field,
+            format!("{} bytes is longer than the {max} allowed", value.len()),
+        ));
+    }
+    if value.contains('\0') {
+        return Err(Error::invalid(field, "contains a NUL character"));
+    }
+    Ok(())
+}
+
+/// Required free text: like [`text`], and not blank.
+///
+/// # Errors
+/// [`Error::Invalid`] otherwise.
+pub fn required_text(field: &'static str, value: &str, max: usize) -> Result<()> {
+    if value.trim().is_empty() {
+        return Err(Error::invalid(field, "must not be blank"));
+    }
+    text(field, value, max)
+}
+
+/// Optional free text.
+///
+/// # Errors
+/// [`Error::Invalid`] as [`text`].
+pub fn opt_text(field: &'static str, value: Option<&str>, max: usize) -> Result<()> {
+    value.map_or(Ok(()), |v| text(field, v, max))
+}
+
+/// An e-mail address: one `@` with text on both sides, no spaces.
+///
+/// # Errors
+/// [`Error::Invalid`] otherwise.
+pub fn email(field: &'static str, value: &str) -> Result<()> {
+    text(field, value, MAX_EMAIL_LEN)?;
+    match value.split_once('@') {
+        Some((local, domain))
+            if !local.is_empty()
+                && !domain.is_empty()
+                && !domain.contains('@')
+                && !value.chars().any(char::is_whitespace) =>
+        {
+            Ok(())
+        }
+        _ => Err(Error::invalid(
+            field,
+            format!("{value:?} is not an e-mail address"),
+        )),
+    }
+}
+
+/// A finite number (not NaN or infinite).
+///
+/// # Errors
+/// [`Error::Invalid`] otherwise.
+pub fn finite(field: &'static str, value: f64) -> Result<()> {
+    if value.is_finite() {
+        Ok(())
+    } else {
+        Err(Error::invalid(
+            field,
+            format!("{value} is not a finite number"),
+        ))
+    }
+}
+
+/// An optional finite number.
+///
+/// # Errors
+/// [`Error::Invalid`] as [`finite`].
+pub fn opt_finite(field: &'static str, value: Option<f64>) -> Result<()> {
+    value.map_or(Ok(()), |v| finite(field, v))
+}
+
+/// A finite number that is not negative.
+///
+/// # Errors
+/// [`Error::Invalid`] otherwise.
+pub fn non_negative(field: &'static str, value: Option<f64>) -> Result<()> {
+    match value {
+        Some(v) => {
+            finite(field, v)?;
+            if v < 0.0 {
+                Err(Error::invalid(field, format!("{v} is negative")))
+            } else {
+                Ok(())
+            }
+        }
+        None => Ok(()),
+    }
+}
+
+/// A JSON document of at most [`MAX_JSON_LEN`] bytes without NUL characters
+/// in its strings.
+///
+/// # Errors
+/// [`Error::Invalid`] otherwise.
+pub fn json(field: &'static str, value: &serde_json::Value) -> Result<()> {
+    let text = value.to_string();
+    if text.len() > MAX_JSON_LEN {
+        return Err(Error::invalid(
+            field,
+            format!(
+                "{} bytes of JSON is more than the {MAX_JSON_LEN} allowed",
+                text.len()
+            ),
+        ));
+    }
+    if text.contains("\\u0000") {
+        return Err(Error::invalid(field, "contains a NUL character"));
+    }
+    Ok(())
+}
+
+/// An optional JSON document.
+///
+/// # Errors
+/// [`Error::Invalid`] as [`json`].
+pub fn opt_json(field: &'static str, value: Option<&serde_json::Value>) -> Result<()> {
+    value.map_or(Ok(()), |v| json(field, v))
+}
+
+/// `from <= to` where both are given.
+///
+/// # Errors
+/// [`Error::Invalid`] for an inverted range.
+pub fn range(field: &'static str, from: Option<Timestamp>, to: Option<Timestamp>) -> Result<()> {
+    match (from, to) {
+        (Some(f), Some(t)) if f > t => {
+            Err(Error::invalid(field, format!("from {f} is after to {t}")))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// A batch of `len` rows: at least one, at most [`MAX_BATCH`].
+///
+/// # Errors
+/// [`Error::Invalid`] otherwise.
+pub fn batch(field: &'static str, len: usize) -> Result<()> {
+    if len > MAX_BATCH {
+        Err(Error::invalid(
+            field,
+            format!("{len} rows is more than the {MAX_BATCH} one batch accepts"),
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+/// Parses an enum from its database value; the error lists the valid ones.
+///
+/// # Errors
+/// [`Error::Invalid`] naming `field` for an unknown value.
+pub fn enum_value<T>(field: &'static str, value: &str) -> Result<T>
+where
+    T: FromStr<Err = UnknownEnumValue>,
+{
+    value
+        .parse()
+        .map_err(|e: UnknownEnumValue| Error::invalid(field, e.to_string()))
+}
+
+/// The list elements as free text.
+///
+/// # Errors
+/// [`Error::Invalid`] as [`text`], or for more than 1000 elements.
+pub fn text_list(field: &'static str, values: &[String]) -> Result<()> {
+    if values.len() > 1000 {
+        return Err(Error::invalid(field, "more than 1000 elements"));
+    }
+    values.iter().try_for_each(|v| text(field, v, MAX_TEXT_LEN))
+}
