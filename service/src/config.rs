@@ -11,6 +11,11 @@
 //! | `NEONHUB_POOL_IDLE_TIMEOUT_SECS` | close connections idle this long (0: never) | 600 |
 //! | `NEONHUB_STATEMENT_TIMEOUT_MS` | PostgreSQL `statement_timeout` (0: none) | 0 |
 //! | `NEONHUB_SQLITE_BUSY_TIMEOUT_MS` | SQLite: wait for a write lock | 5000 |
+//! | `NEONHUB_CACHE_ENABLED` | the query cache's switch (`true`/`false`) | `true` |
+//! | `NEONHUB_CACHE_CAPACITY_BYTES` | the cache's weight bound (approximate bytes of results) | 67108864 (64 MiB) |
+//! | `NEONHUB_CACHE_TTL_<QUERY>_SECS` | TTL of one query, `<QUERY>` its SPEC name in capitals (`NEONHUB_CACHE_TTL_USERS_BY_ROLE_SECS`) | SPEC §4: 300; agent_performance 600; high_value_leads 900; trending_keywords 180 |
+//! | `NEONHUB_SLOW_QUERY_MS` | statements at least this slow are logged (WARN) and counted | 100 |
+//! | `NEONHUB_METRICS_ADDR` | serve Prometheus `/metrics` on this address (`127.0.0.1:9464`) | off |
 //!
 //! The database URL's password is never printed: [`DatabaseUrl`]'s `Debug`
 //! and `Display` redact it.
@@ -18,7 +23,11 @@
 use std::fmt;
 use std::time::Duration;
 
+use std::net::SocketAddr;
+
+use crate::cache::CacheConfig;
 use crate::error::{Error, Result};
+use crate::queries::QueryName;
 
 /// The default database: a SQLite file in the working directory.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://neonhub.db?mode=rwc";
@@ -97,6 +106,12 @@ pub struct Config {
     pub statement_timeout: Option<Duration>,
     /// SQLite busy timeout (wait for the write lock).
     pub sqlite_busy_timeout: Duration,
+    /// The query cache.
+    pub cache: CacheConfig,
+    /// Statements at least this slow are logged and counted.
+    pub slow_query_threshold: Duration,
+    /// Serve Prometheus metrics on this address.
+    pub metrics_addr: Option<SocketAddr>,
 }
 
 impl Config {
@@ -111,6 +126,9 @@ impl Config {
             idle_timeout: Some(Duration::from_secs(600)),
             statement_timeout: None,
             sqlite_busy_timeout: Duration::from_secs(5),
+            cache: CacheConfig::default(),
+            slow_query_threshold: Duration::from_millis(100),
+            metrics_addr: None,
         }
     }
 
@@ -162,6 +180,45 @@ impl Config {
         if let Some(v) = num("NEONHUB_SQLITE_BUSY_TIMEOUT_MS")? {
             config.sqlite_busy_timeout = Duration::from_millis(v);
         }
+        if let Some(v) = lookup("NEONHUB_CACHE_ENABLED") {
+            config.cache.enabled = match v.trim().to_ascii_lowercase().as_str() {
+                "" | "1" | "true" | "yes" | "on" => true,
+                "0" | "false" | "no" | "off" => false,
+                _ => {
+                    return Err(Error::invalid(
+                        "NEONHUB_CACHE_ENABLED",
+                        format!("{v:?} is not true or false"),
+                    ));
+                }
+            };
+        }
+        if let Some(v) = num("NEONHUB_CACHE_CAPACITY_BYTES")? {
+            config.cache.capacity_bytes = v;
+        }
+        for name in QueryName::ALL {
+            let key = format!(
+                "NEONHUB_CACHE_TTL_{}_SECS",
+                name.as_str().to_ascii_uppercase()
+            );
+            if let Some(v) = lookup(&key).filter(|v| !v.trim().is_empty()) {
+                let secs: u64 = v.trim().parse().map_err(|e| Error::Invalid {
+                    field: "NEONHUB_CACHE_TTL_<QUERY>_SECS",
+                    reason: format!("{key}={v:?} is not a whole number: {e}"),
+                })?;
+                config.cache.set_ttl(name, Duration::from_secs(secs));
+            }
+        }
+        if let Some(v) = num("NEONHUB_SLOW_QUERY_MS")? {
+            config.slow_query_threshold = Duration::from_millis(v);
+        }
+        if let Some(v) = lookup("NEONHUB_METRICS_ADDR").filter(|v| !v.trim().is_empty()) {
+            config.metrics_addr = Some(v.trim().parse().map_err(|e| {
+                Error::invalid(
+                    "NEONHUB_METRICS_ADDR",
+                    format!("{v:?} is not an address like 127.0.0.1:9464: {e}"),
+                )
+            })?);
+        }
         config.validate()?;
         Ok(config)
     }
@@ -181,6 +238,43 @@ impl Config {
     /// Sets the connect timeout.
     pub fn with_connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
+        self
+    }
+
+    /// Turns the query cache on or off.
+    pub fn with_cache_enabled(mut self, on: bool) -> Self {
+        self.cache.enabled = on;
+        self
+    }
+
+    /// Sets the cache's weight bound.
+    pub fn with_cache_capacity_bytes(mut self, bytes: u64) -> Self {
+        self.cache.capacity_bytes = bytes;
+        self
+    }
+
+    /// Sets one query family's TTL.
+    pub fn with_cache_ttl(mut self, query: QueryName, ttl: Duration) -> Self {
+        self.cache.set_ttl(query, ttl);
+        self
+    }
+
+    /// Measures cache TTLs on `clock` (tests move time with
+    /// [`crate::cache::ManualClock`]).
+    pub fn with_cache_clock(mut self, clock: std::sync::Arc<dyn crate::cache::Clock>) -> Self {
+        self.cache.clock = clock;
+        self
+    }
+
+    /// Sets the slow-statement threshold.
+    pub fn with_slow_query_threshold(mut self, threshold: Duration) -> Self {
+        self.slow_query_threshold = threshold;
+        self
+    }
+
+    /// Serves Prometheus metrics on `addr`.
+    pub fn with_metrics_addr(mut self, addr: SocketAddr) -> Self {
+        self.metrics_addr = Some(addr);
         self
     }
 

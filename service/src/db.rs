@@ -1,6 +1,7 @@
 //! The handle applications share: one connection pool per [`NeonDb`].
 
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
@@ -8,24 +9,30 @@ use sea_orm::{
     TransactionTrait,
 };
 
+use crate::cache::{CacheStats, QueryCache};
 use crate::change::Change;
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::queries::DashboardQuery;
+use crate::metrics::{Metrics, MetricsSnapshot, names};
+use crate::queries::{DashboardQuery, Query};
 use crate::repo::{
     AbTests, Agents, AnalyticsRepo, Campaigns, Contents, Executions, Leads, Repo, Trends, Users,
 };
 
-/// A connection pool and its settings. `Clone + Send + Sync`; a clone is
-/// a reference count, so share it freely across tasks.
+/// A connection pool, its query cache and its metrics. `Clone + Send +
+/// Sync`; a clone is a reference count, so share it freely across tasks.
 #[derive(Clone)]
 pub struct NeonDb {
     inner: Arc<Inner>,
+    /// Calls through this clone skip the cache ([`NeonDb::uncached`]).
+    bypass: bool,
 }
 
 struct Inner {
     conn: DatabaseConnection,
     config: Config,
+    cache: QueryCache,
+    metrics: Arc<Metrics>,
 }
 
 impl std::fmt::Debug for NeonDb {
@@ -70,15 +77,91 @@ impl NeonDb {
                 .foreign_keys(true)
                 .busy_timeout(busy)
         });
-        let conn = Database::connect(options)
+        let mut conn = Database::connect(options)
             .await
             .map_err(|e| match Error::from(e) {
                 Error::Database(e) => Error::Unavailable(e),
                 other => other,
             })?;
+        // The recorder first, so the handles below register with it.
+        crate::metrics::install_prometheus(config.metrics_addr);
+        let metrics = Arc::new(Metrics::new(config.slow_query_threshold));
+        // Right after connecting: every later clone of `conn` reports.
+        let sink = metrics.clone();
+        conn.set_metric_callback(move |info| {
+            sink.record_statement(&info.statement.sql, info.elapsed, info.failed);
+        });
+        let cache = QueryCache::new(config.cache.clone());
+        metrics::gauge!(names::DB_POOL_MAX_CONNECTIONS).set(f64::from(config.max_connections));
+        metrics::gauge!(names::CACHE_CAPACITY_BYTES).set(config.cache.capacity_bytes as f64);
         Ok(Self {
-            inner: Arc::new(Inner { conn, config }),
+            inner: Arc::new(Inner {
+                conn,
+                config,
+                cache,
+                metrics,
+            }),
+            bypass: false,
         })
+    }
+
+    /// A clone of this handle whose dashboard queries skip the cache (the
+    /// per-call bypass): `db.uncached().users().by_role(..)`.
+    pub fn uncached(&self) -> NeonDb {
+        NeonDb {
+            inner: self.inner.clone(),
+            bypass: true,
+        }
+    }
+
+    /// The query cache: statistics, the switch, clearing.
+    pub fn cache(&self) -> &QueryCache {
+        &self.inner.cache
+    }
+
+    /// Statement and call metrics of this handle.
+    pub fn metrics(&self) -> &Metrics {
+        &self.inner.metrics
+    }
+
+    /// The in-process snapshot (the original `getQueryMetrics()`).
+    pub fn metrics_snapshot(&self) -> MetricsSnapshot {
+        self.inner.metrics.snapshot(self.inner.cache.stats())
+    }
+
+    /// Refreshes the cache and pool gauges and renders every metric in the
+    /// Prometheus text format, for an application's own `/metrics` route.
+    /// `None` if another `metrics` recorder was installed before this crate's.
+    pub fn render_metrics(&self) -> Option<String> {
+        self.update_gauges();
+        crate::metrics::render()
+    }
+
+    fn update_gauges(&self) {
+        let stats: CacheStats = self.inner.cache.stats();
+        metrics::gauge!(names::CACHE_ENTRIES).set(stats.entries as f64);
+        metrics::gauge!(names::CACHE_WEIGHT_BYTES).set(stats.weight as f64);
+        metrics::gauge!(names::CACHE_CAPACITY_BYTES).set(stats.capacity as f64);
+        metrics::counter!(names::CACHE_HITS_TOTAL).absolute(stats.hits);
+        metrics::counter!(names::CACHE_MISSES_TOTAL).absolute(stats.misses);
+        metrics::counter!(names::CACHE_COALESCED_WAITS_TOTAL).absolute(stats.coalesced);
+        metrics::counter!(names::CACHE_EXPIRATIONS_TOTAL).absolute(stats.expirations);
+        metrics::counter!(names::CACHE_INVALIDATIONS_TOTAL).absolute(stats.invalidations);
+        metrics::counter!(names::CACHE_BYPASSES_TOTAL).absolute(stats.bypasses);
+        let (size, idle) = match self.backend() {
+            DatabaseBackend::Postgres => {
+                let pool = self.inner.conn.get_postgres_connection_pool();
+                (pool.size(), pool.num_idle())
+            }
+            _ => {
+                let pool = self.inner.conn.get_sqlite_connection_pool();
+                (pool.size(), pool.num_idle())
+            }
+        };
+        let idle = u32::try_from(idle).unwrap_or(u32::MAX);
+        metrics::gauge!(names::DB_POOL_CONNECTIONS, "state" => "idle").set(f64::from(idle));
+        metrics::gauge!(names::DB_POOL_CONNECTIONS, "state" => "in_use")
+            .set(f64::from(size.saturating_sub(idle)));
     }
 
     /// The SeaORM connection (a pool), for statements of your own.
@@ -108,15 +191,85 @@ impl NeonDb {
         }
     }
 
-    /// Runs a validated dashboard query on the pool.
-    pub(crate) async fn read<Q: DashboardQuery>(&self, query: Q) -> Result<Arc<Q::Output>> {
-        Ok(Arc::new(query.run(&self.inner.conn).await?))
+    /// Runs a validated dashboard query through the cache, timed.
+    pub(crate) async fn read<Q: DashboardQuery>(&self, query: &Q) -> Result<Arc<Q::Output>> {
+        let started = Instant::now();
+        let conn = &self.inner.conn;
+        let result = self
+            .inner
+            .cache
+            .get_or_load(query, self.bypass, || async {
+                query.run(conn).await.map_err(Error::from)
+            })
+            .await;
+        match result {
+            Ok((value, outcome)) => {
+                self.inner
+                    .metrics
+                    .record_call(Q::NAME, outcome, started.elapsed(), true);
+                Ok(value)
+            }
+            Err(e) => {
+                let outcome = if self.bypass || !self.inner.cache.is_enabled() {
+                    crate::cache::Outcome::Bypass
+                } else {
+                    crate::cache::Outcome::Miss
+                };
+                self.inner
+                    .metrics
+                    .record_call(Q::NAME, outcome, started.elapsed(), false);
+                Err(e)
+            }
+        }
     }
 
-    /// Takes note of committed changes (the cache's invalidation entry
-    /// point).
+    /// Reports committed changes to the cache.
     pub(crate) fn apply_changes(&self, changes: &[Change]) {
-        let _ = changes;
+        self.inner.cache.apply_changes(changes);
+    }
+
+    /// The invalidation entry point for changes made elsewhere (another
+    /// instance, a PostgreSQL `LISTEN`/`NOTIFY` channel, a migration):
+    /// removes every cached result `changes` can affect. Writes through
+    /// this handle call it themselves.
+    pub fn invalidate(&self, changes: &[Change]) {
+        self.apply_changes(changes);
+    }
+
+    /// Pre-loads `queries` into the cache in the background, one at a time
+    /// (so start-up never stampedes the database), without blocking the
+    /// caller. A caller asking for a key while it loads waits for that load
+    /// instead of running its own. The task's result counts what loaded.
+    pub fn warm(&self, queries: Vec<Query>) -> tokio::task::JoinHandle<WarmReport> {
+        let db = self.clone();
+        tokio::spawn(async move {
+            let mut report = WarmReport::default();
+            for query in queries {
+                match db.load(&query).await {
+                    Ok(()) => report.loaded += 1,
+                    Err(e) => {
+                        tracing::warn!(query = query.name().as_str(), error = %e, "cache warming failed");
+                        report.failed += 1;
+                    }
+                }
+            }
+            report
+        })
+    }
+
+    /// Runs any query through the cache, discarding the result.
+    async fn load(&self, query: &Query) -> Result<()> {
+        query.validate()?;
+        match query {
+            Query::UsersByRole(q) => self.read(q).await.map(drop),
+            Query::CampaignsByUserAndStatus(q) => self.read(q).await.map(drop),
+            Query::AgentPerformance(q) => self.read(q).await.map(drop),
+            Query::CampaignAnalytics(q) => self.read(q).await.map(drop),
+            Query::AnalyticsTimeSeries(q) => self.read(q).await.map(drop),
+            Query::HighValueLeads(q) => self.read(q).await.map(drop),
+            Query::TrendingKeywords(q) => self.read(q).await.map(drop),
+            Query::ContentByPlatformAndStatus(q) => self.read(q).await.map(drop),
+        }
     }
 
     fn repo(&self) -> Repo<'_, DatabaseConnection> {
@@ -184,6 +337,15 @@ impl NeonDb {
             pending: Mutex::new(Vec::new()),
         })
     }
+}
+
+/// What [`NeonDb::warm`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WarmReport {
+    /// Queries loaded (or already cached).
+    pub loaded: usize,
+    /// Queries that failed (logged at WARN).
+    pub failed: usize,
 }
 
 /// A database transaction with the repositories bound to it.

@@ -1,6 +1,7 @@
 //! The NeonHub data layer: what applications import.
 //!
 //! ```no_run
+//! use service::prelude::*; // the repository traits
 //! # async fn run() -> Result<(), service::Error> {
 //! let db = service::NeonDb::connect(service::Config::from_env()?).await?;
 //! let admins = db.users().by_role(entity::enums::UserRole::Admin, None).await?;
@@ -16,22 +17,36 @@
 //!   parameters, results);
 //! * [`validate`]: input checks that run before any SQL;
 //! * [`sql`]: sending statements with per-backend binding;
+//! * [`cache`]: the query cache (TTLs, invalidation, coalescing);
 //! * [`change`]: what writes report, for cache invalidation;
-//! * [`ids`]: primary keys.
+//! * [`ids`]: primary keys;
+//! * [`metrics`]: statement and call metrics, Prometheus, the snapshot.
 
+pub mod cache;
 pub mod change;
 pub mod config;
 pub mod db;
 pub mod error;
 pub mod explain;
 pub mod ids;
+pub mod metrics;
 pub mod queries;
 pub mod repo;
 pub mod sql;
 pub mod validate;
 
+pub use cache::{CacheStats, Outcome};
+pub use change::{Change, ChangeKind};
 pub use config::Config;
-pub use db::{NeonDb, Tx};
+pub use db::{NeonDb, Tx, WarmReport};
 pub use error::{Error, Result};
-pub use queries::QueryName;
+pub use queries::{Query, QueryName};
 pub use repo::*;
+
+/// The repository traits, to bring their methods into scope.
+pub mod prelude {
+    pub use crate::repo::{
+        AbTestRepository, AgentRepository, AnalyticsRepository, CampaignRepository,
+        ContentRepository, ExecutionRepository, LeadRepository, TrendRepository, UserRepository,
+    };
+}

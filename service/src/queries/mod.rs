@@ -104,7 +104,7 @@ impl Hash for Score {
 /// One dashboard query: parameters in, a typed result out.
 pub trait DashboardQuery: Clone + fmt::Debug + Send + Sync + 'static {
     /// What the query returns.
-    type Output: fmt::Debug + PartialEq + Send + Sync + 'static;
+    type Output: fmt::Debug + PartialEq + Send + Sync + crate::cache::size::ApproxBytes + 'static;
 
     /// Its name.
     const NAME: QueryName;

@@ -16,6 +16,7 @@ use std::sync::{Arc, Mutex};
 use entity::Timestamp;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, TransactionTrait};
 
+use crate::cache::Outcome;
 use crate::change::Change;
 use crate::db::NeonDb;
 use crate::error::{Error, Result};
@@ -77,9 +78,17 @@ where
     pub(crate) async fn read<Q: DashboardQuery>(&self, query: Q) -> Result<Arc<Q::Output>> {
         query.validate()?;
         if self.pending.is_some() {
-            return Ok(Arc::new(query.run(self.conn).await?));
+            let started = std::time::Instant::now();
+            let result = query.run(self.conn).await.map_err(Error::from);
+            self.db.metrics().record_call(
+                Q::NAME,
+                Outcome::Bypass,
+                started.elapsed(),
+                result.is_ok(),
+            );
+            return result.map(Arc::new);
         }
-        self.db.read(query).await
+        self.db.read(&query).await
     }
 
     /// Reports what a write changed: at once on the pool, at commit inside

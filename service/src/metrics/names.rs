@@ -1,0 +1,123 @@
+//! Every metric name the service exports, declared once. All start with
+//! `neonhub_`; labels come only from fixed sets: `operation`
+//! ([`crate::metrics::Operation`]), `table` ([`crate::metrics::TABLES`]),
+//! `query` ([`crate::QueryName`]), `outcome`
+//! ([`crate::cache::Outcome`]), `state` (`idle`, `in_use`).
+
+/// Counter, by `operation` and `table`: SQL statements run.
+pub const DB_STATEMENTS_TOTAL: &str = "neonhub_db_statements_total";
+/// Counter, by `operation` and `table`: statements that failed.
+pub const DB_STATEMENT_ERRORS_TOTAL: &str = "neonhub_db_statement_errors_total";
+/// Histogram (seconds), by `operation` and `table`: statement duration.
+pub const DB_STATEMENT_DURATION_SECONDS: &str = "neonhub_db_statement_duration_seconds";
+/// Counter, by `operation` and `table`: statements over the slow threshold.
+pub const DB_SLOW_STATEMENTS_TOTAL: &str = "neonhub_db_slow_statements_total";
+/// Counter, by `query` and `outcome`: repository calls of the dashboard queries.
+pub const REPOSITORY_CALLS_TOTAL: &str = "neonhub_repository_calls_total";
+/// Counter, by `query`: repository calls that returned an error.
+pub const REPOSITORY_ERRORS_TOTAL: &str = "neonhub_repository_errors_total";
+/// Histogram (seconds), by `query` and `outcome`: repository call duration.
+pub const REPOSITORY_CALL_DURATION_SECONDS: &str = "neonhub_repository_call_duration_seconds";
+/// Counter: calls served from the cache.
+pub const CACHE_HITS_TOTAL: &str = "neonhub_cache_hits_total";
+/// Counter: calls that loaded from the database.
+pub const CACHE_MISSES_TOTAL: &str = "neonhub_cache_misses_total";
+/// Counter: calls that waited for another caller's load of the same key.
+pub const CACHE_COALESCED_WAITS_TOTAL: &str = "neonhub_cache_coalesced_waits_total";
+/// Counter: entries found expired.
+pub const CACHE_EXPIRATIONS_TOTAL: &str = "neonhub_cache_expirations_total";
+/// Counter: entries removed by invalidation.
+pub const CACHE_INVALIDATIONS_TOTAL: &str = "neonhub_cache_invalidations_total";
+/// Counter: calls that skipped the cache.
+pub const CACHE_BYPASSES_TOTAL: &str = "neonhub_cache_bypasses_total";
+/// Gauge: entries in the cache.
+pub const CACHE_ENTRIES: &str = "neonhub_cache_entries";
+/// Gauge: approximate bytes in the cache.
+pub const CACHE_WEIGHT_BYTES: &str = "neonhub_cache_weight_bytes";
+/// Gauge: the cache's weight bound.
+pub const CACHE_CAPACITY_BYTES: &str = "neonhub_cache_capacity_bytes";
+/// Gauge, by `state` (`idle`, `in_use`): pooled connections.
+pub const DB_POOL_CONNECTIONS: &str = "neonhub_db_pool_connections";
+/// Gauge: the pool's size limit.
+pub const DB_POOL_MAX_CONNECTIONS: &str = "neonhub_db_pool_max_connections";
+
+/// Buckets of statement durations, seconds (100 µs to 10 s).
+pub const STATEMENT_BUCKETS: &[f64] = &[
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+    5.0, 10.0,
+];
+
+/// Buckets of repository call durations, seconds (1 µs for cache hits to 5 s).
+pub const REPOSITORY_BUCKETS: &[f64] = &[
+    0.000001, 0.0000025, 0.000005, 0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001,
+    0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+];
+
+/// Registers the HELP text of every metric with the installed recorder.
+pub fn describe() {
+    use metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
+    describe_counter!(
+        DB_STATEMENTS_TOTAL,
+        "SQL statements run, by operation and table."
+    );
+    describe_counter!(
+        DB_STATEMENT_ERRORS_TOTAL,
+        "SQL statements that failed, by operation and table."
+    );
+    describe_histogram!(
+        DB_STATEMENT_DURATION_SECONDS,
+        Unit::Seconds,
+        "SQL statement duration, by operation and table."
+    );
+    describe_counter!(
+        DB_SLOW_STATEMENTS_TOTAL,
+        "SQL statements slower than NEONHUB_SLOW_QUERY_MS, by operation and table."
+    );
+    describe_counter!(
+        REPOSITORY_CALLS_TOTAL,
+        "Dashboard query calls, by query and cache outcome."
+    );
+    describe_counter!(
+        REPOSITORY_ERRORS_TOTAL,
+        "Dashboard query calls that returned an error, by query."
+    );
+    describe_histogram!(
+        REPOSITORY_CALL_DURATION_SECONDS,
+        Unit::Seconds,
+        "Dashboard query call duration, by query and cache outcome."
+    );
+    describe_counter!(CACHE_HITS_TOTAL, "Query cache hits.");
+    describe_counter!(
+        CACHE_MISSES_TOTAL,
+        "Query cache misses (loads from the database)."
+    );
+    describe_counter!(
+        CACHE_COALESCED_WAITS_TOTAL,
+        "Calls that waited for a concurrent load of the same key."
+    );
+    describe_counter!(
+        CACHE_EXPIRATIONS_TOTAL,
+        "Query cache entries found expired."
+    );
+    describe_counter!(
+        CACHE_INVALIDATIONS_TOTAL,
+        "Query cache entries removed because a write could affect them."
+    );
+    describe_counter!(CACHE_BYPASSES_TOTAL, "Calls that skipped the query cache.");
+    describe_gauge!(CACHE_ENTRIES, "Entries in the query cache.");
+    describe_gauge!(
+        CACHE_WEIGHT_BYTES,
+        Unit::Bytes,
+        "Approximate bytes held by the query cache."
+    );
+    describe_gauge!(
+        CACHE_CAPACITY_BYTES,
+        Unit::Bytes,
+        "The query cache's weight bound."
+    );
+    describe_gauge!(
+        DB_POOL_CONNECTIONS,
+        "Pooled database connections, by state (idle, in_use)."
+    );
+    describe_gauge!(DB_POOL_MAX_CONNECTIONS, "The database pool's size limit.");
+}
