@@ -50,6 +50,18 @@ impl IndexDef {
         )
     }
 
+    /// Plain `CREATE INDEX IF NOT EXISTS` (no `CONCURRENTLY`): faster, but
+    /// blocks writes to the table while it builds. For databases nobody
+    /// else uses (seeding, benchmarks).
+    pub fn create_sql_blocking(&self) -> String {
+        format!(
+            "CREATE INDEX IF NOT EXISTS {} ON {}({})",
+            ident(self.name),
+            ident(self.table),
+            column_list(self.columns)
+        )
+    }
+
     /// `DROP INDEX` for the backend (`CONCURRENTLY` on PostgreSQL).
     pub fn drop_sql(&self, backend: DatabaseBackend) -> String {
         let concurrently = if backend == DatabaseBackend::Postgres {

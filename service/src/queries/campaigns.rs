@@ -54,13 +54,10 @@ impl CampaignsByUserAndStatus {
         })
     }
 
-    fn select(&self) -> sea_orm::Select<campaign::Entity> {
-        let mut select =
-            campaign::Entity::find().filter(campaign::Column::UserId.eq(self.user_id.as_str()));
-        if let Some(status) = self.status {
-            select = select.filter(campaign::Column::Status.eq(status));
-        }
-        select
+    fn select(&self, status: CampaignStatus) -> sea_orm::Select<campaign::Entity> {
+        campaign::Entity::find()
+            .filter(campaign::Column::UserId.eq(self.user_id.as_str()))
+            .filter(campaign::Column::Status.eq(status))
             .order_by_desc(campaign::Column::CreatedAt)
             .order_by_desc(campaign::Column::Id)
             .limit(self.limit)
@@ -99,13 +96,30 @@ impl DashboardQuery for CampaignsByUserAndStatus {
         Query::CampaignsByUserAndStatus(self.clone())
     }
 
+    /// With a status, one index range in order; without, one branch per
+    /// status ([`super::union_all`]).
     fn statement(&self, backend: DatabaseBackend) -> Statement {
-        sql::build(backend, &self.select().into_query())
+        match self.status {
+            Some(status) => sql::build(backend, &self.select(status).into_query()),
+            None => super::union_all(
+                backend,
+                CampaignStatus::ALL
+                    .iter()
+                    .map(|s| sql::build(backend, &self.select(*s).into_query()))
+                    .collect(),
+                r#""createdAt" DESC, "id" DESC"#,
+                self.limit,
+            ),
+        }
     }
 
     async fn run<C: ConnectionTrait>(&self, conn: &C) -> Result<Self::Output, DbErr> {
-        let campaigns: Vec<campaign::Model> =
-            sql::fetch_all(conn, &self.select().into_query()).await?;
+        let campaigns: Vec<campaign::Model> = conn
+            .query_all_raw(self.statement(conn.get_database_backend()))
+            .await?
+            .iter()
+            .map(|r| sea_orm::FromQueryResult::from_query_result(r, ""))
+            .collect::<Result<_, _>>()?;
         if campaigns.is_empty() {
             return Ok(Vec::new());
         }

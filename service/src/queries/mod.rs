@@ -198,6 +198,56 @@ impl Query {
     }
 }
 
+/// `SELECT * FROM (b1) AS u1 UNION ALL SELECT * FROM (b2) AS u2 ... ORDER
+/// BY <order> LIMIT <limit>`: a skip scan written by hand. A list query
+/// without its optional status filter cannot read the (owner, status,
+/// createdAt) index in createdAt order; one branch per status can, each
+/// stopping after `limit` rows, and only `statuses × limit` rows are
+/// sorted instead of every row of the owner.
+pub(crate) fn union_all(
+    backend: DatabaseBackend,
+    branches: Vec<Statement>,
+    order: &str,
+    limit: u64,
+) -> Statement {
+    let mut sql = String::new();
+    let mut values = Vec::new();
+    for (i, branch) in branches.into_iter().enumerate() {
+        if i > 0 {
+            sql.push_str(" UNION ALL ");
+        }
+        let offset = values.len();
+        let text = match backend {
+            DatabaseBackend::Postgres => renumber(&branch.sql, offset),
+            _ => branch.sql,
+        };
+        sql.push_str(&format!("SELECT * FROM ({text}) AS \"u{i}\""));
+        values.extend(branch.values.map(|v| v.0).unwrap_or_default());
+    }
+    sql.push_str(&format!(" ORDER BY {order} LIMIT {limit}"));
+    Statement::from_sql_and_values(backend, sql, values)
+}
+
+/// Shifts every `$n` placeholder by `offset`.
+fn renumber(sql: &str, offset: usize) -> String {
+    let mut out = String::with_capacity(sql.len() + 8);
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '$' && chars.peek().is_some_and(char::is_ascii_digit) {
+            let mut n = 0usize;
+            while let Some(d) = chars.peek().and_then(|c| c.to_digit(10)) {
+                n = n * 10 + d as usize;
+                chars.next();
+            }
+            out.push('$');
+            out.push_str(&(n + offset).to_string());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// Raw SQL written with `?` placeholders, numbered `$n` for PostgreSQL.
 pub(crate) fn raw(backend: DatabaseBackend, sql: &str, values: Vec<sea_orm::Value>) -> Statement {
     let sql = match backend {
@@ -240,6 +290,24 @@ mod tests {
                 "content_by_platform_and_status"
             ]
         );
+    }
+
+    #[test]
+    fn union_branches_renumber_their_placeholders() {
+        let b = |sql: &str| {
+            Statement::from_sql_and_values(DatabaseBackend::Postgres, sql, vec![1.into(), 2.into()])
+        };
+        let u = union_all(
+            DatabaseBackend::Postgres,
+            vec![b("x = $1 AND y = $2"), b("x = $1 AND y = $2")],
+            "\"id\" DESC",
+            5,
+        );
+        assert_eq!(
+            u.sql,
+            "SELECT * FROM (x = $1 AND y = $2) AS \"u0\" UNION ALL SELECT * FROM (x = $3 AND y = $4) AS \"u1\" ORDER BY \"id\" DESC LIMIT 5"
+        );
+        assert_eq!(u.values.map(|v| v.0.len()), Some(4));
     }
 
     #[test]
