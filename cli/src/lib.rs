@@ -1,5 +1,8 @@
 //! The `neonhub-db` command's subcommands, as a library so that the
 //! integration tests can drive them.
 
+pub mod bench;
+pub mod explain;
 pub mod migrate;
 pub mod seed;
+pub mod stats;

@@ -1,14 +1,18 @@
-//! `neonhub-db`: migrate the NeonHub database.
+//! `neonhub-db`: migrate, seed, benchmark and explain the NeonHub database.
 //!
 //! The database is `--database-url`, else `DATABASE_URL`, else the SQLite
-//! file `neonhub.db` in the working directory.
+//! file `neonhub.db` in the working directory. Every other setting comes
+//! from the `NEONHUB_*` variables documented in `service::config`. Logs go
+//! to stderr at WARN (`RUST_LOG` overrides); slow-statement warnings are
+//! off by default here, since the benchmark is slow on purpose.
 
+use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
+use cli::{bench, explain, migrate, seed, stats};
 use service::{Config, NeonDb};
-
-use cli::migrate;
 
 /// NeonHub's data layer from the command line.
 #[derive(Parser)]
@@ -28,12 +32,56 @@ struct Cli {
     command: Command,
 }
 
+/// Prometheus output of a long-running command.
+#[derive(Args, Clone, Default)]
+struct MetricsArgs {
+    /// Serve Prometheus metrics on this address while running.
+    #[arg(long)]
+    metrics_addr: Option<SocketAddr>,
+    /// Write the final Prometheus exposition to this file.
+    #[arg(long)]
+    metrics_out: Option<PathBuf>,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Apply or roll back schema migrations.
     Migrate {
         #[command(subcommand)]
         action: migrate::Action,
+    },
+    /// Fill an empty database with deterministic, realistic data.
+    Seed {
+        #[command(flatten)]
+        args: seed::SeedArgs,
+        #[command(flatten)]
+        metrics: MetricsArgs,
+    },
+    /// Measure every query without indexes, with indexes and from the cache,
+    /// the dashboard workload, throughput and coalescing (seeds an empty
+    /// database first).
+    Bench {
+        #[command(flatten)]
+        args: bench::BenchArgs,
+        #[command(flatten)]
+        metrics: MetricsArgs,
+    },
+    /// Show each query's plan and the index it uses; exit 1 if one misses.
+    Explain {
+        /// Also write the plans as JSON here.
+        #[arg(long)]
+        json: Option<PathBuf>,
+    },
+    /// Run the dashboard mix for a while and print the monitoring snapshot.
+    Stats {
+        /// Calls to make.
+        #[arg(long, default_value_t = 2000)]
+        calls: u64,
+        /// Also write the snapshot as JSON here.
+        #[arg(long)]
+        json: Option<PathBuf>,
+        #[command(flatten)]
+        metrics: MetricsArgs,
     },
 }
 
@@ -42,13 +90,17 @@ async fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+                // Slow-statement warnings are for services; the benchmark
+                // runs slow statements on purpose (RUST_LOG overrides).
+                .unwrap_or_else(|_| {
+                    tracing_subscriber::EnvFilter::new("warn,neonhub::slow_statement=off")
+                }),
         )
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
     match run(cli).await {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::FAILURE
@@ -56,17 +108,94 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
-    let config = Config::from_lookup(|key| match key {
+fn write(path: &PathBuf, text: &str) -> Result<(), String> {
+    std::fs::write(path, text).map_err(|e| format!("writing {}: {e}", path.display()))
+}
+
+fn write_metrics(db: &NeonDb, metrics: &MetricsArgs) -> Result<(), String> {
+    if let Some(path) = &metrics.metrics_out {
+        let text = db
+            .render_metrics()
+            .ok_or("no Prometheus recorder is installed")?;
+        write(path, &text)?;
+    }
+    Ok(())
+}
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+async fn run(cli: Cli) -> Result<ExitCode, BoxError> {
+    let mut config = Config::from_lookup(|key| match key {
         "DATABASE_URL" => Some(cli.database_url.clone()),
         other => std::env::var(other).ok(),
     })?;
+    let metrics = match &cli.command {
+        Command::Seed { metrics, .. }
+        | Command::Bench { metrics, .. }
+        | Command::Stats { metrics, .. } => metrics.clone(),
+        _ => MetricsArgs::default(),
+    };
+    if let Some(addr) = metrics.metrics_addr {
+        config.metrics_addr = Some(addr);
+        eprintln!("serving Prometheus metrics on http://{addr}/metrics");
+    }
     let url = config.database_url.clone();
     let db = NeonDb::connect(config)
         .await
         .map_err(|e| format!("cannot connect to {url}: {e}"))?;
     match cli.command {
         Command::Migrate { action } => migrate::run(&db, action).await?,
+        Command::Seed { args, .. } => {
+            let report = seed::run(&db, &args, true).await?;
+            println!("{report}");
+            write_metrics(&db, &metrics)?;
+        }
+        Command::Bench { args, .. } => {
+            let control = bench::Control::default();
+            let on_signal = control.clone();
+            tokio::spawn(async move {
+                if tokio::signal::ctrl_c().await.is_ok() {
+                    eprintln!(
+                        "\ninterrupted: rebuilding indexes before stopping (Ctrl-C again does not skip this)"
+                    );
+                    on_signal.interrupt();
+                }
+            });
+            let result = bench::run(&db, &args, &control).await;
+            write_metrics(&db, &metrics)?;
+            match result {
+                Ok(report) => {
+                    println!("{report}");
+                    if let Some(path) = &args.json {
+                        eprintln!("wrote {}", path.display());
+                    }
+                }
+                Err(bench::BenchError::Interrupted) => {
+                    eprintln!("error: {}", bench::BenchError::Interrupted);
+                    return Ok(ExitCode::from(130));
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Command::Explain { json } => {
+            let report = explain::run(&db).await?;
+            print!("{report}");
+            if let Some(path) = &json {
+                write(path, &serde_json::to_string_pretty(&report)?)?;
+            }
+            if !report.all_use_expected() {
+                eprintln!("error: at least one query does not use its index");
+                return Ok(ExitCode::FAILURE);
+            }
+        }
+        Command::Stats { calls, json, .. } => {
+            let snapshot = stats::run(&db, calls, 42).await?;
+            print!("{}", stats::render(&snapshot));
+            if let Some(path) = &json {
+                write(path, &serde_json::to_string_pretty(&snapshot)?)?;
+            }
+            write_metrics(&db, &metrics)?;
+        }
     }
-    Ok(())
+    Ok(ExitCode::SUCCESS)
 }

@@ -61,7 +61,21 @@ pub async fn run(db: &NeonDb, action: Action) -> Result<(), sea_orm::DbErr> {
             }
         }
         Action::Fresh => {
-            Migrator::fresh(conn).await?;
+            if db.backend() == sea_orm::DatabaseBackend::Sqlite {
+                // sea-orm-migration turns SQLite's foreign keys off on one
+                // connection and drops tables on whichever it gets: use one.
+                let mut options =
+                    sea_orm::ConnectOptions::new(db.config().database_url.expose().to_owned());
+                options
+                    .max_connections(1)
+                    .min_connections(1)
+                    .sqlx_logging(false);
+                let single = sea_orm::Database::connect(options).await?;
+                Migrator::fresh(&single).await?;
+                single.close().await?;
+            } else {
+                Migrator::fresh(conn).await?;
+            }
             println!(
                 "dropped everything and applied {} migration(s)",
                 Migrator::migrations().len()

@@ -412,10 +412,26 @@ impl Tx {
 
     /// Commits, then reports what the transaction's writes changed.
     ///
+    /// On PostgreSQL a statement that failed inside the transaction aborts
+    /// it; `commit` then rolls back and returns that state as
+    /// [`Error::Database`] instead of PostgreSQL's silent rollback. (SQLite
+    /// keeps a transaction usable after a failed statement, and commits the
+    /// writes that succeeded.)
+    ///
     /// # Errors
     /// The database's error; then nothing was committed or reported.
     pub async fn commit(self) -> Result<()> {
         let Tx { txn, db, pending } = self;
+        // PostgreSQL turns COMMIT of a transaction in which a statement
+        // failed into a silent ROLLBACK; ask first, and say so.
+        if db.backend() == DatabaseBackend::Postgres {
+            use sea_orm::ConnectionTrait;
+            if let Err(e) = txn.execute_unprepared("SELECT 1").await {
+                // "current transaction is aborted": nothing will be kept.
+                let _ = txn.rollback().await;
+                return Err(Error::Database(e));
+            }
+        }
         txn.commit().await?;
         let changes = pending.into_inner().unwrap_or_else(|p| p.into_inner());
         db.apply_changes(&changes);

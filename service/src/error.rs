@@ -87,6 +87,22 @@ impl From<DbErr> for Error {
             }
             _ => {}
         }
+        // SQLite reports some constraint failures under extended codes
+        // `sql_err()` does not map (a RESTRICT foreign key on DELETE comes
+        // back as 1811); its messages are fixed, so classify by them.
+        let message = err.to_string();
+        if message.contains("FOREIGN KEY constraint failed") {
+            return Error::Conflict {
+                kind: ConflictKind::ForeignKey,
+                message,
+            };
+        }
+        if message.contains("UNIQUE constraint failed") {
+            return Error::Conflict {
+                kind: ConflictKind::Unique,
+                message,
+            };
+        }
         match &err {
             DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => Error::Unavailable(err),
             DbErr::Exec(sea_orm::RuntimeErr::SqlxError(e))

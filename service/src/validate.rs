@@ -17,6 +17,11 @@ pub const MAX_ID_LEN: usize = 64;
 pub const MAX_EMAIL_LEN: usize = 320;
 /// Longest free-text field accepted, in bytes.
 pub const MAX_TEXT_LEN: usize = 64 * 1024;
+/// Longest text accepted in a column a B-tree index covers, in bytes
+/// (`leads.source`, `trends.keyword`, `trends.category`,
+/// `agent_executions.task`): PostgreSQL refuses index entries over about
+/// 2.7 KB, and two such columns can share an entry.
+pub const MAX_INDEXED_TEXT_LEN: usize = 1024;
 /// Largest JSON document accepted, serialized, in bytes.
 pub const MAX_JSON_LEN: usize = 1024 * 1024;
 /// Most rows one batch insert accepts.

@@ -146,12 +146,13 @@ impl DashboardQuery for AnalyticsTimeSeries {
     fn validate(&self) -> Result<()> {
         validate::required_text("period", &self.period, 64)?;
         validate::range("from", Some(self.from), Some(self.to))?;
-        let days = (self.to.as_datetime() - self.from.as_datetime()).num_days();
-        if days > validate::MAX_SERIES_DAYS {
+        let span = self.to.as_datetime() - self.from.as_datetime();
+        if span > chrono::Duration::days(validate::MAX_SERIES_DAYS) {
             return Err(Error::invalid(
                 "to",
                 format!(
-                    "the range spans {days} days; at most {} are allowed",
+                    "the range spans {:.1} days; at most {} are allowed",
+                    span.num_seconds() as f64 / 86_400.0,
                     validate::MAX_SERIES_DAYS
                 ),
             ));

@@ -6,7 +6,7 @@ use entity::{Timestamp, ab_test};
 use sea_orm::ActiveValue::NotSet;
 use sea_orm::{ActiveModelTrait, ConnectionTrait, IntoActiveModel, TransactionTrait};
 
-use super::{Repo, delete_by_id, get_by_id, now, set_if, update_by_id, write};
+use super::{Repo, delete_by_id, get_by_id, now, set_if, write};
 use crate::change::{Change, ChangeKind};
 use crate::error::{Error, Result};
 use crate::{ids, validate};
@@ -166,6 +166,7 @@ where
         if input == AbTestUpdate::default() {
             return Err(Error::invalid("update", "no field to change"));
         }
+        let input_end = input.end_date;
         let am = ab_test::ActiveModel {
             id: NotSet,
             campaign_id: NotSet,
@@ -180,9 +181,27 @@ where
             end_date: set_if(input.end_date),
             settings: set_if(input.settings),
         };
-        let model =
-            update_by_id::<ab_test::Entity, _>(self.0.conn, "ab test", ab_test::Column::Id, id, am)
-                .await?;
+        // A new end must not precede the stored start: checked in the UPDATE.
+        let guard = match input_end {
+            Some(Some(end)) => sea_orm::Condition::all()
+                .add(sea_orm::ColumnTrait::lte(&ab_test::Column::StartDate, end)),
+            _ => sea_orm::Condition::all(),
+        };
+        let updated = write::update_returning_where::<ab_test::Entity, _>(
+            self.0.conn,
+            ab_test::Column::Id,
+            id,
+            am,
+            guard,
+        )
+        .await?;
+        let Some(model) = updated else {
+            let stored = self.get(id).await?;
+            return Err(Error::invalid(
+                "end_date",
+                format!("the test would end before its start {}", stored.start_date),
+            ));
+        };
         self.0
             .record(vec![Change::AbTest(ChangeKind::Updated, model.clone())]);
         Ok(model)

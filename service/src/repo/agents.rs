@@ -132,6 +132,9 @@ where
         if let Some(Some(s)) = &input.settings {
             validate::json("settings", s)?;
         }
+        if input == AgentUpdate::default() {
+            return Err(crate::Error::invalid("update", "no field to change"));
+        }
         let am = agent::ActiveModel {
             id: NotSet,
             name: set_if(input.name),

@@ -11,7 +11,7 @@ use sea_orm::{
 };
 
 use super::analytics::NewAnalytics;
-use super::{Repo, delete_by_id, get_by_id, now, set_if, update_by_id, write};
+use super::{Repo, delete_by_id, get_by_id, now, set_if, write};
 use crate::change::{Change, ChangeKind};
 use crate::error::{Error, Result};
 use crate::queries::{CampaignWithAnalytics, CampaignsByUserAndStatus};
@@ -272,6 +272,21 @@ where
     async fn update(&self, id: &str, input: CampaignUpdate) -> Result<campaign::Model> {
         validate::id("id", id)?;
         input.validate()?;
+        if input == CampaignUpdate::default() {
+            return Err(Error::invalid("update", "no field to change"));
+        }
+        // A new start or end alone must still leave start <= end with the
+        // stored other one: checked in the UPDATE itself.
+        use sea_orm::{ColumnTrait, Condition};
+        let guard = match (input.start_date, input.end_date) {
+            (Some(Some(start)), None) => Condition::any()
+                .add(campaign::Column::EndDate.is_null())
+                .add(campaign::Column::EndDate.gte(start)),
+            (None, Some(Some(end))) => Condition::any()
+                .add(campaign::Column::StartDate.is_null())
+                .add(campaign::Column::StartDate.lte(end)),
+            _ => Condition::all(),
+        };
         let am = campaign::ActiveModel {
             id: NotSet,
             name: set_if(input.name),
@@ -290,14 +305,25 @@ where
             user_id: NotSet,
             user_id2: set_if(input.user_id2),
         };
-        let model = update_by_id::<campaign::Entity, _>(
+        let updated = write::update_returning_where::<campaign::Entity, _>(
             self.0.conn,
-            "campaign",
             campaign::Column::Id,
             id,
             am,
+            guard,
         )
         .await?;
+        let Some(model) = updated else {
+            // Missing (NotFound from get), or the guard refused it.
+            let stored = self.get(id).await?;
+            return Err(Error::invalid(
+                "end_date",
+                format!(
+                    "the campaign would end before it starts (stored start {:?}, end {:?})",
+                    stored.start_date, stored.end_date
+                ),
+            ));
+        };
         self.0
             .record(vec![Change::Campaign(ChangeKind::Updated, model.clone())]);
         Ok(model)

@@ -156,6 +156,9 @@ where
         if let Some(Some(m)) = &input.metadata {
             validate::json("metadata", m)?;
         }
+        if input == ContentUpdate::default() {
+            return Err(crate::Error::invalid("update", "no field to change"));
+        }
         let am = content::ActiveModel {
             id: NotSet,
             title: set_if(input.title),

@@ -134,7 +134,7 @@ where
         if let Some(u) = &input.user_id {
             validate::id("user_id", u)?;
         }
-        validate::required_text("task", &input.task, validate::MAX_TEXT_LEN)?;
+        validate::required_text("task", &input.task, validate::MAX_INDEXED_TEXT_LEN)?;
         validate::opt_json("payload", input.payload.as_ref())?;
         validate::opt_json("metadata", input.metadata.as_ref())?;
         let model = agent_execution::Model {

@@ -41,10 +41,14 @@ impl NewLead {
             ("company", &self.company),
             ("position", &self.position),
             ("phone", &self.phone),
-            ("source", &self.source),
         ] {
             validate::opt_text(field, v.as_deref(), validate::MAX_TEXT_LEN)?;
         }
+        validate::opt_text(
+            "source",
+            self.source.as_deref(),
+            validate::MAX_INDEXED_TEXT_LEN,
+        )?;
         validate::opt_finite("score", self.score)?;
         validate::text_list("tags", &self.tags)?;
         validate::opt_json("metadata", self.metadata.as_ref())
@@ -190,7 +194,12 @@ where
             ("source", &input.source),
         ] {
             if let Some(Some(v)) = v {
-                validate::text(field, v, validate::MAX_TEXT_LEN)?;
+                let max = if field == "source" {
+                    validate::MAX_INDEXED_TEXT_LEN
+                } else {
+                    validate::MAX_TEXT_LEN
+                };
+                validate::text(field, v, max)?;
             }
         }
         if let Some(score) = input.score {
@@ -201,6 +210,9 @@ where
         }
         if let Some(Some(m)) = &input.metadata {
             validate::json("metadata", m)?;
+        }
+        if input == LeadUpdate::default() {
+            return Err(Error::invalid("update", "no field to change"));
         }
         let am = lead::ActiveModel {
             id: NotSet,

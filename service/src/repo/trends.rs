@@ -53,8 +53,12 @@ impl NewTrend {
     }
 
     fn validate(&self) -> Result<()> {
-        validate::required_text("keyword", &self.keyword, validate::MAX_TEXT_LEN)?;
-        validate::opt_text("category", self.category.as_deref(), validate::MAX_TEXT_LEN)?;
+        validate::required_text("keyword", &self.keyword, validate::MAX_INDEXED_TEXT_LEN)?;
+        validate::opt_text(
+            "category",
+            self.category.as_deref(),
+            validate::MAX_INDEXED_TEXT_LEN,
+        )?;
         validate::finite("score", self.score)?;
         validate::opt_finite("growth", self.growth)?;
         validate::json("data", &self.data)
@@ -183,10 +187,10 @@ where
     async fn update(&self, id: &str, input: TrendUpdate) -> Result<trend::Model> {
         validate::id("id", id)?;
         if let Some(k) = &input.keyword {
-            validate::required_text("keyword", k, validate::MAX_TEXT_LEN)?;
+            validate::required_text("keyword", k, validate::MAX_INDEXED_TEXT_LEN)?;
         }
         if let Some(Some(c)) = &input.category {
-            validate::text("category", c, validate::MAX_TEXT_LEN)?;
+            validate::text("category", c, validate::MAX_INDEXED_TEXT_LEN)?;
         }
         if let Some(s) = input.score {
             validate::finite("score", s)?;

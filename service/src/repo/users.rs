@@ -141,6 +141,9 @@ where
         if let Some(Some(avatar)) = &input.avatar {
             validate::text("avatar", avatar, validate::MAX_TEXT_LEN)?;
         }
+        if input == UserUpdate::default() {
+            return Err(crate::Error::invalid("update", "no field to change"));
+        }
         let am = user::ActiveModel {
             id: NotSet,
             email: set_if(input.email),

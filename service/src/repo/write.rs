@@ -62,9 +62,30 @@ where
     E::ActiveModel: Send,
     C: ConnectionTrait,
 {
+    update_returning_where::<E, C>(conn, id_column, id, am, sea_orm::Condition::all()).await
+}
+
+/// Like [`update_returning`], changing the row only if it also meets
+/// `condition` (checked in the same statement, against the stored row).
+///
+/// # Errors
+/// The database's error.
+pub async fn update_returning_where<E, C>(
+    conn: &C,
+    id_column: E::Column,
+    id: &str,
+    am: E::ActiveModel,
+    condition: sea_orm::Condition,
+) -> Result<Option<E::Model>, DbErr>
+where
+    E: EntityTrait,
+    E::ActiveModel: Send,
+    C: ConnectionTrait,
+{
     let mut stmt = E::update_many()
         .set(am)
         .filter(id_column.eq(id))
+        .filter(condition)
         .into_query();
     stmt.returning(sql::returning_all::<E>());
     Ok(sql::fetch_all(conn, &stmt).await?.into_iter().next())

@@ -1,0 +1,135 @@
+//! `neonhub-db bench`, `explain` and `stats` on both backends: every field
+//! of SPEC §8's JSON, indexes back after an interrupted or killed run, and
+//! every query on its index.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
+
+use api_tests::catalog;
+use api_tests::{TestDb, both_backends};
+use cli::bench::{self, BenchArgs, BenchError, Control};
+use migration::indexes::all_secondary_indexes;
+use sea_orm::ConnectionTrait;
+
+fn quick() -> BenchArgs {
+    BenchArgs {
+        calls: 20,
+        workload_calls: 600,
+        concurrency_seconds: 0.2,
+        ..BenchArgs::default()
+    }
+}
+
+async fn all_indexes_present(db: &TestDb) {
+    let indexes = catalog::indexes(&db.conn).await;
+    for def in all_secondary_indexes() {
+        assert!(
+            indexes.get(def.name).is_some_and(|i| i.valid),
+            "index {} missing",
+            def.name
+        );
+    }
+}
+
+both_backends! {
+    async fn bench_json_has_every_spec_field(db) {
+        let neon = db.service().await;
+        let path = std::env::temp_dir().join(format!("bench-{}.json", db.url.len() ^ std::process::id() as usize));
+        let args = BenchArgs { json: Some(path.clone()), ..quick() };
+        let report = bench::run(&neon, &args, &Control::default()).await.unwrap();
+        let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let _ = std::fs::remove_file(&path);
+        let expected_backend = if db.backend == api_tests::Backend::Postgres { "postgres" } else { "sqlite" };
+        assert_eq!(json["backend"], expected_backend);
+        assert_eq!(json["scale"], "tiny");
+        let queries = json["queries"].as_array().unwrap();
+        let names: Vec<&str> = queries.iter().map(|q| q["name"].as_str().unwrap()).collect();
+        assert_eq!(names, service::QueryName::ALL.map(|q| q.as_str()));
+        for q in queries {
+            for mode in ["no_index", "indexed", "cached"] {
+                for field in ["p50_ms", "p95_ms"] {
+                    let v = q[mode][field].as_f64().unwrap_or_else(|| panic!("{mode}.{field} of {}", q["name"]));
+                    assert!(v > 0.0, "{mode}.{field} of {} is {v}", q["name"]);
+                }
+                assert!(q[mode]["p50_ms"].as_f64() <= q[mode]["p95_ms"].as_f64());
+            }
+            assert!(q["index_speedup"].as_f64().unwrap() > 0.0);
+            assert!(q["cache_speedup"].as_f64().unwrap() > 1.0, "a hit is faster than a query: {}", q["name"]);
+        }
+        let w = &json["workload"];
+        for field in ["calls", "write_fraction", "hit_rate", "oracle_hit_rate", "hit_efficiency", "statements_saved", "stale_reads"] {
+            assert!(w[field].is_number(), "workload.{field}");
+        }
+        assert_eq!(w["calls"], 600);
+        assert_eq!(w["write_fraction"], 0.05);
+        assert_eq!(w["stale_reads"], 0, "no stale read");
+        assert!(w["hit_rate"].as_f64().unwrap() <= w["oracle_hit_rate"].as_f64().unwrap() + 1e-9);
+        let clients: Vec<u64> = json["concurrency"].as_array().unwrap().iter().map(|c| {
+            assert!(c["calls_per_s"].as_f64().unwrap() > 0.0);
+            c["clients"].as_u64().unwrap()
+        }).collect();
+        assert_eq!(clients, [1, 4, 16, 64]);
+        assert_eq!(json["coalescing"]["concurrent_misses"], 64);
+        assert_eq!(json["coalescing"]["statements"], 1);
+        assert_eq!(report.workload.stale_reads, 0);
+        all_indexes_present(&db).await;
+    }
+
+    async fn an_interrupted_bench_rebuilds_the_indexes(db) {
+        let neon = db.service().await;
+        let control = Control::default();
+        let mut phase = control.phase();
+        let interrupter = control.clone();
+        tokio::spawn(async move {
+            let _ = phase.wait_for(|p| *p == "no_index").await;
+            interrupter.interrupt();
+        });
+        let args = quick();
+        match bench::run(&neon, &args, &control).await {
+            Err(BenchError::Interrupted) => {}
+            other => panic!("expected Interrupted, got {:?}", other.map(|_| ())),
+        }
+        all_indexes_present(&db).await;
+    }
+
+    async fn a_killed_bench_is_repaired_by_the_next_run(db) {
+        let neon = db.service().await;
+        let args = BenchArgs { skip_no_index: true, ..quick() };
+        bench::run(&neon, &args, &Control::default()).await.unwrap();
+        // As if a run had been killed during the no-index phase.
+        for def in all_secondary_indexes().take(10) {
+            db.conn.execute_unprepared(&format!("DROP INDEX \"{}\"", def.name)).await.unwrap();
+        }
+        bench::run(&neon, &args, &Control::default()).await.unwrap();
+        all_indexes_present(&db).await;
+    }
+
+    async fn explain_names_every_expected_index(db) {
+        let neon = db.service().await;
+        cli::seed::run(&neon, &cli::seed::SeedArgs::default(), false).await.unwrap();
+        let report = cli::explain::run(&neon).await.unwrap();
+        for e in &report.0 {
+            assert!(e.uses_expected, "{} uses {:?}, not {}:\n{}", e.query, e.used_indexes, e.expected_index, e.plan);
+            assert!(!e.plan.is_empty());
+        }
+        let named: std::collections::BTreeSet<&str> = report.0.iter().map(|e| e.expected_index.as_str()).collect();
+        assert_eq!(named.len(), 9, "8 queries, trending with and without a platform");
+        let json = serde_json::to_value(&report).unwrap();
+        for field in ["query", "expected_index", "used_indexes", "uses_expected", "plan"] {
+            assert!(json[0].get(field).is_some(), "explain JSON lacks {field}");
+        }
+        assert!(report.all_use_expected());
+    }
+
+    async fn stats_reports_a_running_workload(db) {
+        let neon = db.service().await;
+        cli::seed::run(&neon, &cli::seed::SeedArgs::default(), false).await.unwrap();
+        let snapshot = cli::stats::run(&neon, 300, 1).await.unwrap();
+        let calls: u64 = snapshot.queries.iter().map(|q| q.calls).sum();
+        assert!(calls > 250, "about 95% of 300 calls are reads: {calls}");
+        assert!(snapshot.statements_total > 0);
+        assert!(snapshot.cache.hits > 0);
+        let text = cli::stats::render(&snapshot);
+        assert!(text.contains("campaigns_by_user_and_status"));
+        assert!(text.contains("SELECT"));
+    }
+}

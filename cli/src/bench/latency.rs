@@ -1,0 +1,55 @@
+//! Latency measurement: p50 and p95 over many calls, after a warm-up.
+
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+/// p50 and p95 of one query in one mode, milliseconds.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct Latency {
+    /// Median.
+    pub p50_ms: f64,
+    /// 95th percentile (nearest rank).
+    pub p95_ms: f64,
+    /// Calls measured.
+    pub calls: usize,
+}
+
+impl Latency {
+    /// From raw samples.
+    pub fn of(mut samples: Vec<Duration>) -> Self {
+        if samples.is_empty() {
+            return Self::default();
+        }
+        samples.sort_unstable();
+        let rank = |q: f64| {
+            let i = ((q * samples.len() as f64).ceil() as usize).clamp(1, samples.len()) - 1;
+            samples[i].as_secs_f64() * 1000.0
+        };
+        Self {
+            p50_ms: rank(0.50),
+            p95_ms: rank(0.95),
+            calls: samples.len(),
+        }
+    }
+}
+
+/// Times `f` once.
+pub async fn time<T, E, Fut: std::future::Future<Output = Result<T, E>>>(
+    f: Fut,
+) -> Result<(T, Duration), E> {
+    let started = Instant::now();
+    let out = f.await?;
+    Ok((out, started.elapsed()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nearest_rank_percentiles() {
+        let l = Latency::of((1..=100).map(Duration::from_millis).collect());
+        assert_eq!((l.p50_ms, l.p95_ms, l.calls), (50.0, 95.0, 100));
+    }
+}

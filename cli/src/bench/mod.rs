@@ -1,0 +1,653 @@
+//! `neonhub-db bench`: the performance report's table, measured on the
+//! user's own database (SPEC §8, §9).
+//!
+//! 1. Seeds the database if it is empty (`--scale`, `--seed`), and first
+//!    rebuilds any secondary index a previous, killed run left dropped.
+//! 2. Per query: p50 / p95 through the service with the indexes (cache
+//!    bypassed), from the cache (hits), and — after dropping the secondary
+//!    indexes by the migration's own definitions — without them. The
+//!    indexes are rebuilt afterwards even on error or Ctrl-C.
+//! 3. The same uncached calls against the statement run directly (the
+//!    repository layer's overhead) and through the cache layer as misses
+//!    (the cache layer's overhead).
+//! 4. The dashboard workload of SPEC §9 with shadow reads.
+//! 5. Throughput with 1, 4, 16 and 64 concurrent clients (no shadows).
+//! 6. 64 concurrent misses of one key, and the statements they ran.
+
+pub mod calls;
+pub mod latency;
+pub mod workload;
+pub mod zipf;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use migration::indexes::{IndexDef, all_secondary_indexes};
+use sea_orm::{ConnectionTrait, DatabaseBackend, Statement};
+use serde::Serialize;
+use service::{NeonDb, QueryName};
+use tokio::sync::watch;
+
+use crate::seed::{Scale, SeedArgs};
+use calls::{Call, Draw, Pools};
+use latency::{Latency, time};
+use zipf::Rng;
+
+/// Arguments of `neonhub-db bench`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct BenchArgs {
+    /// Scale to seed an empty database with (an existing database is used
+    /// as it is).
+    #[arg(long, value_enum, default_value_t = Scale::Tiny)]
+    pub scale: Scale,
+    /// Seed of the data and of the call sequences.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Write the SPEC §8 JSON report here.
+    #[arg(long)]
+    pub json: Option<std::path::PathBuf>,
+    /// Calls per query and mode (SPEC: at least 200).
+    #[arg(long, default_value_t = 200)]
+    pub calls: usize,
+    /// Calls of the dashboard workload (SPEC: 50,000).
+    #[arg(long, default_value_t = 50_000)]
+    pub workload_calls: u64,
+    /// Seconds each concurrency level runs.
+    #[arg(long, default_value_t = 3.0)]
+    pub concurrency_seconds: f64,
+    /// Skip the no-index phase (it drops and rebuilds every secondary index).
+    #[arg(long)]
+    pub skip_no_index: bool,
+}
+
+impl Default for BenchArgs {
+    fn default() -> Self {
+        Self {
+            scale: Scale::Tiny,
+            seed: 42,
+            json: None,
+            calls: 200,
+            workload_calls: 50_000,
+            concurrency_seconds: 3.0,
+            skip_no_index: false,
+        }
+    }
+}
+
+/// One query's row of the report.
+#[derive(Debug, Clone, Serialize)]
+pub struct QueryReport {
+    /// Query name (SPEC §8).
+    pub name: &'static str,
+    /// Without secondary indexes (cache bypassed).
+    pub no_index: Latency,
+    /// With the indexes (cache bypassed).
+    pub indexed: Latency,
+    /// Cache hits.
+    pub cached: Latency,
+    /// no_index.p50 / indexed.p50.
+    pub index_speedup: f64,
+    /// indexed.p50 / cached.p50.
+    pub cache_speedup: f64,
+    /// The same statement run directly (no repository layer).
+    pub direct: Latency,
+    /// indexed.p50 / direct.p50 − 1: the repository layer's cost.
+    pub repository_overhead: f64,
+    /// Misses through the cache layer.
+    pub cache_miss: Latency,
+    /// cache_miss.p50 / indexed.p50 − 1: what the cache layer adds to a miss.
+    pub cache_layer_overhead: f64,
+}
+
+/// Throughput at one concurrency level.
+#[derive(Debug, Clone, Serialize)]
+pub struct Throughput {
+    /// Concurrent clients.
+    pub clients: usize,
+    /// Calls completed per second.
+    pub calls_per_s: f64,
+}
+
+/// The coalescing check.
+#[derive(Debug, Clone, Serialize)]
+pub struct Coalescing {
+    /// Concurrent callers of one uncached key.
+    pub concurrent_misses: usize,
+    /// Statements they ran.
+    pub statements: u64,
+}
+
+/// The whole report (SPEC §8's JSON, with more fields).
+#[derive(Debug, Clone, Serialize)]
+pub struct BenchReport {
+    /// `postgres` or `sqlite`.
+    pub backend: &'static str,
+    /// The scale seeded, or the nearest for an existing database.
+    pub scale: String,
+    /// Rows per table when measured.
+    pub rows: Vec<(String, u64)>,
+    /// Per query.
+    pub queries: Vec<QueryReport>,
+    /// The dashboard workload.
+    pub workload: workload::WorkloadReport,
+    /// Throughput per client count.
+    pub concurrency: Vec<Throughput>,
+    /// The coalescing check.
+    pub coalescing: Coalescing,
+    /// Seconds seeding took (0 if the database was not empty).
+    pub seed_seconds: f64,
+    /// Seconds the whole run took.
+    pub total_seconds: f64,
+    /// When it ran (UTC, RFC 3339).
+    pub started_at: String,
+    /// `neonhub-db` version.
+    pub version: &'static str,
+}
+
+/// Why a benchmark stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum BenchError {
+    /// Seeding failed.
+    #[error(transparent)]
+    Seed(#[from] crate::seed::SeedError),
+    /// A call failed.
+    #[error(transparent)]
+    Service(#[from] service::Error),
+    /// A statement failed.
+    #[error(transparent)]
+    Database(#[from] sea_orm::DbErr),
+    /// Interrupted (Ctrl-C); the indexes were rebuilt first.
+    #[error("interrupted; every index was rebuilt before stopping")]
+    Interrupted,
+    /// The database has too little data to draw parameters from.
+    #[error(
+        "the database has no users, agents or campaigns to benchmark with; run with an empty database to seed it"
+    )]
+    NoData,
+    /// Writing the JSON report failed.
+    #[error("writing {path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Outside control of a run: an interrupt switch and the current phase.
+#[derive(Clone)]
+pub struct Control {
+    interrupt: Arc<watch::Sender<bool>>,
+    phase: Arc<watch::Sender<&'static str>>,
+}
+
+impl Default for Control {
+    fn default() -> Self {
+        Self {
+            interrupt: Arc::new(watch::channel(false).0),
+            phase: Arc::new(watch::channel("start").0),
+        }
+    }
+}
+
+impl Control {
+    /// Interrupts the run (as Ctrl-C does): it rebuilds the indexes if it
+    /// dropped them and returns [`BenchError::Interrupted`].
+    pub fn interrupt(&self) {
+        self.interrupt.send_replace(true);
+    }
+
+    /// Watches the phase (`"seed"`, `"latency"`, `"no_index"`,
+    /// `"restore_indexes"`, `"workload"`, `"concurrency"`, `"coalescing"`,
+    /// `"done"`).
+    pub fn phase(&self) -> watch::Receiver<&'static str> {
+        self.phase.subscribe()
+    }
+
+    fn enter(&self, phase: &'static str) {
+        self.phase.send_replace(phase);
+        tracing::info!(phase, "bench");
+    }
+
+    async fn interrupted(&self) {
+        let mut rx = self.interrupt.subscribe();
+        let _ = rx.wait_for(|v| *v).await;
+    }
+}
+
+async fn exec(db: &NeonDb, sql: &str) -> Result<(), sea_orm::DbErr> {
+    db.connection().execute_unprepared(sql).await.map(drop)
+}
+
+/// Rebuilds every missing secondary index from the migration's definitions
+/// (plain builds: the benchmark owns the database), then refreshes the
+/// planner's statistics.
+///
+/// # Errors
+/// The database's error.
+pub async fn restore_indexes(db: &NeonDb) -> Result<(), sea_orm::DbErr> {
+    let defs: Vec<IndexDef> = all_secondary_indexes().copied().collect();
+    for def in &defs {
+        exec(db, &def.create_sql_blocking()).await?;
+    }
+    exec(db, "ANALYZE").await
+}
+
+async fn drop_indexes(db: &NeonDb) -> Result<(), sea_orm::DbErr> {
+    for def in all_secondary_indexes() {
+        exec(db, &format!("DROP INDEX IF EXISTS \"{}\"", def.name)).await?;
+    }
+    exec(db, "ANALYZE").await
+}
+
+async fn count_rows(db: &NeonDb) -> Result<Vec<(String, u64)>, sea_orm::DbErr> {
+    let mut out = Vec::new();
+    for table in crate::seed::TABLE_NAMES {
+        let stmt =
+            Statement::from_string(db.backend(), format!(r#"SELECT COUNT(*) FROM "{table}""#));
+        let n: i64 = match db.connection().query_one_raw(stmt).await? {
+            Some(row) => row.try_get_by_index(0)?,
+            None => 0,
+        };
+        out.push(((*table).to_owned(), u64::try_from(n).unwrap_or(0)));
+    }
+    Ok(out)
+}
+
+fn nearest_scale(users: u64) -> String {
+    match users {
+        0..=1_000 => "tiny",
+        1_001..=50_000 => "small",
+        _ => "large",
+    }
+    .to_owned()
+}
+
+fn ratio(a: f64, b: f64) -> f64 {
+    if b > 0.0 { a / b } else { 0.0 }
+}
+
+/// Measures `calls` uncached calls of each query, and the same draws
+/// directly and as cache-layer misses (interleaved, so drift hits all
+/// three alike).
+async fn measure_uncached(
+    db: &NeonDb,
+    pools: &Pools,
+    name: QueryName,
+    calls: usize,
+    seed: u64,
+) -> Result<(Latency, Latency, Latency), BenchError> {
+    let mut rng = Rng::new(seed, 100 + name as u64);
+    let uncached = db.uncached();
+    for _ in 0..5 {
+        Call::draw(name, pools, &mut rng, Draw::Uniform)
+            .run(&uncached)
+            .await?;
+    }
+    let (mut repo, mut direct, mut miss) = (Vec::new(), Vec::new(), Vec::new());
+    for i in 0..calls {
+        let call = Call::draw(name, pools, &mut rng, Draw::Uniform);
+        let order = i % 3;
+        for step in 0..3 {
+            match (order + step) % 3 {
+                0 => repo.push(time(call.run(&uncached)).await?.1),
+                1 => direct.push(time(call.run_direct(db)).await?.1),
+                _ => {
+                    db.cache().clear();
+                    miss.push(time(call.run(db)).await?.1);
+                }
+            }
+        }
+    }
+    Ok((Latency::of(repo), Latency::of(direct), Latency::of(miss)))
+}
+
+/// Cache hits: each drawn key is loaded once, then timed from the cache.
+async fn measure_cached(
+    db: &NeonDb,
+    pools: &Pools,
+    name: QueryName,
+    calls: usize,
+    seed: u64,
+) -> Result<Latency, BenchError> {
+    let mut rng = Rng::new(seed, 200 + name as u64);
+    let mut samples = Vec::with_capacity(calls);
+    for i in 0..calls + 5 {
+        let call = Call::draw(name, pools, &mut rng, Draw::Uniform);
+        call.run(db).await?;
+        let (_, d) = time(call.run(db)).await?;
+        if i >= 5 {
+            samples.push(d);
+        }
+    }
+    Ok(Latency::of(samples))
+}
+
+/// Without indexes: 3 warm-up calls decide between `calls` and 30 calls
+/// (SPEC §9: 30 where a call takes over 50 ms).
+async fn measure_no_index(
+    db: &NeonDb,
+    pools: &Pools,
+    name: QueryName,
+    calls: usize,
+    seed: u64,
+) -> Result<Latency, BenchError> {
+    let mut rng = Rng::new(seed, 300 + name as u64);
+    let uncached = db.uncached();
+    let mut warm = Vec::new();
+    for _ in 0..3 {
+        warm.push(
+            time(Call::draw(name, pools, &mut rng, Draw::Uniform).run(&uncached))
+                .await?
+                .1,
+        );
+    }
+    warm.sort();
+    let n = if warm[1] > Duration::from_millis(50) {
+        30.min(calls)
+    } else {
+        calls
+    };
+    let mut samples = Vec::with_capacity(n);
+    for _ in 0..n {
+        samples.push(
+            time(Call::draw(name, pools, &mut rng, Draw::Uniform).run(&uncached))
+                .await?
+                .1,
+        );
+    }
+    Ok(Latency::of(samples))
+}
+
+async fn throughput(
+    db: &NeonDb,
+    pools: &Arc<Pools>,
+    clients: usize,
+    seconds: f64,
+    seed: u64,
+) -> Result<f64, BenchError> {
+    let done = Arc::new(AtomicU64::new(0));
+    let deadline = Instant::now() + Duration::from_secs_f64(seconds);
+    let mut tasks = Vec::new();
+    for c in 0..clients {
+        let (db, pools, done) = (db.clone(), pools.clone(), done.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut rng = Rng::new(seed, 1000 + c as u64);
+            let mut running = Vec::new();
+            while Instant::now() < deadline {
+                match workload::draw_step(&pools, &mut rng, 0.05) {
+                    workload::Step::Read(call) => {
+                        call.run(&db).await?;
+                    }
+                    workload::Step::Write(w) => {
+                        workload::apply(&db, &w, &mut running).await?;
+                    }
+                }
+                done.fetch_add(1, Ordering::Relaxed);
+            }
+            Ok::<(), service::Error>(())
+        }));
+    }
+    let started = Instant::now();
+    for t in tasks {
+        t.await
+            .map_err(|e| BenchError::Service(service::Error::invalid("task", e.to_string())))??;
+    }
+    Ok(done.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64().max(seconds))
+}
+
+async fn coalescing(db: &NeonDb, pools: &Pools) -> Result<Coalescing, BenchError> {
+    db.cache().clear();
+    let mut rng = Rng::new(7, 7);
+    // A one-statement query, so statements run = loads.
+    let call = Arc::new(Call::draw(
+        QueryName::HighValueLeads,
+        pools,
+        &mut rng,
+        Draw::Zipf,
+    ));
+    let barrier = Arc::new(tokio::sync::Barrier::new(64));
+    let before = db.metrics().statements_total();
+    let mut tasks = Vec::new();
+    for _ in 0..64 {
+        let (db, call, barrier) = (db.clone(), call.clone(), barrier.clone());
+        tasks.push(tokio::spawn(async move {
+            barrier.wait().await;
+            call.run(&db).await.map(drop)
+        }));
+    }
+    for t in tasks {
+        t.await
+            .map_err(|e| BenchError::Service(service::Error::invalid("task", e.to_string())))??;
+    }
+    Ok(Coalescing {
+        concurrent_misses: 64,
+        statements: db.metrics().statements_total() - before,
+    })
+}
+
+/// Runs the benchmark.
+///
+/// # Errors
+/// [`BenchError`]; the indexes are in place whatever happens.
+pub async fn run(
+    db: &NeonDb,
+    args: &BenchArgs,
+    control: &Control,
+) -> Result<BenchReport, BenchError> {
+    let started = Instant::now();
+    let started_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let backend = match db.backend() {
+        DatabaseBackend::Postgres => "postgres",
+        _ => "sqlite",
+    };
+    control.enter("seed");
+    let seed_args = SeedArgs {
+        scale: args.scale,
+        seed: args.seed,
+    };
+    let (seed_seconds, scale) = match crate::seed::run(db, &seed_args, true).await {
+        Ok(report) => (report.elapsed.as_secs_f64(), args.scale.as_str().to_owned()),
+        Err(crate::seed::SeedError::AlreadySeeded { .. }) => (0.0, String::new()),
+        Err(e) => return Err(e.into()),
+    };
+    // A previous run killed during the no-index phase left them dropped.
+    restore_indexes(db).await?;
+    let rows = count_rows(db).await?;
+    let scale = if scale.is_empty() {
+        nearest_scale(rows.iter().find(|(t, _)| t == "users").map_or(0, |r| r.1))
+    } else {
+        scale
+    };
+    let pools = Arc::new(Pools::load(db).await?);
+    if !pools.is_usable() {
+        return Err(BenchError::NoData);
+    }
+
+    control.enter("latency");
+    let mut per_query = Vec::new();
+    for name in QueryName::ALL {
+        let (indexed, direct, cache_miss) =
+            measure_uncached(db, &pools, name, args.calls, args.seed).await?;
+        let cached = measure_cached(db, &pools, name, args.calls, args.seed).await?;
+        eprintln!(
+            "  {:<32} indexed p50 {:>9.3} ms   cached p50 {:>9.4} ms",
+            name.as_str(),
+            indexed.p50_ms,
+            cached.p50_ms
+        );
+        per_query.push((name, indexed, cached, direct, cache_miss));
+    }
+
+    let mut no_index = vec![Latency::default(); QueryName::ALL.len()];
+    if !args.skip_no_index {
+        control.enter("no_index");
+        eprintln!("  dropping the secondary indexes (they are rebuilt afterwards, also on Ctrl-C)");
+        drop_indexes(db).await?;
+        let measured = async {
+            let mut out = Vec::new();
+            for name in QueryName::ALL {
+                let l = measure_no_index(db, &pools, name, args.calls, args.seed).await?;
+                eprintln!("  {:<32} no-index p50 {:>9.3} ms", name.as_str(), l.p50_ms);
+                out.push(l);
+            }
+            Ok::<_, BenchError>(out)
+        };
+        let outcome = tokio::select! {
+            r = measured => Some(r),
+            () = control.interrupted() => None,
+        };
+        control.enter("restore_indexes");
+        eprintln!("  rebuilding the secondary indexes");
+        restore_indexes(db).await?;
+        match outcome {
+            Some(r) => no_index = r?,
+            None => return Err(BenchError::Interrupted),
+        }
+    }
+
+    let queries = per_query
+        .into_iter()
+        .zip(no_index)
+        .map(
+            |((name, indexed, cached, direct, cache_miss), no_index)| QueryReport {
+                name: name.as_str(),
+                index_speedup: ratio(no_index.p50_ms, indexed.p50_ms),
+                cache_speedup: ratio(indexed.p50_ms, cached.p50_ms),
+                repository_overhead: ratio(indexed.p50_ms, direct.p50_ms) - 1.0,
+                cache_layer_overhead: ratio(cache_miss.p50_ms, indexed.p50_ms) - 1.0,
+                no_index,
+                indexed,
+                cached,
+                direct,
+                cache_miss,
+            },
+        )
+        .collect();
+
+    control.enter("workload");
+    db.cache().clear();
+    let workload = tokio::select! {
+        r = workload::run(db, &pools, args.workload_calls, args.seed, 0.05) => r?,
+        () = control.interrupted() => return Err(BenchError::Interrupted),
+    };
+
+    control.enter("concurrency");
+    let mut concurrency = Vec::new();
+    for clients in [1, 4, 16, 64] {
+        db.cache().clear();
+        let calls_per_s =
+            throughput(db, &pools, clients, args.concurrency_seconds, args.seed).await?;
+        eprintln!("  {clients:>2} clients: {calls_per_s:>10.0} calls/s");
+        concurrency.push(Throughput {
+            clients,
+            calls_per_s,
+        });
+    }
+
+    control.enter("coalescing");
+    let coalescing = coalescing(db, &pools).await?;
+    control.enter("done");
+    let report = BenchReport {
+        backend,
+        scale,
+        rows,
+        queries,
+        workload,
+        concurrency,
+        coalescing,
+        seed_seconds,
+        total_seconds: started.elapsed().as_secs_f64(),
+        started_at,
+        version: env!("CARGO_PKG_VERSION"),
+    };
+    if let Some(path) = &args.json {
+        let text = serde_json::to_string_pretty(&report).unwrap_or_default();
+        std::fs::write(path, text).map_err(|source| BenchError::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
+    }
+    Ok(report)
+}
+
+impl std::fmt::Display for BenchReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let rows: u64 = self.rows.iter().map(|r| r.1).sum();
+        writeln!(
+            f,
+            "neonhub-db bench: {} ({} scale, {rows} rows), {}",
+            self.backend, self.scale, self.started_at
+        )?;
+        writeln!(f)?;
+        writeln!(
+            f,
+            "{:<31} {:>19} {:>19} {:>19} {:>9} {:>9}",
+            "query (p50 / p95 ms)", "no index", "indexed", "cached", "index×", "cache×"
+        )?;
+        let pair = |l: &Latency| {
+            if l.calls == 0 {
+                "-".to_owned()
+            } else {
+                format!("{:.3} / {:.3}", l.p50_ms, l.p95_ms)
+            }
+        };
+        let cached = |l: &Latency| format!("{:.4} / {:.4}", l.p50_ms, l.p95_ms);
+        for q in &self.queries {
+            writeln!(
+                f,
+                "{:<31} {:>19} {:>19} {:>19} {:>9.1} {:>9.0}",
+                q.name,
+                pair(&q.no_index),
+                pair(&q.indexed),
+                cached(&q.cached),
+                q.index_speedup,
+                q.cache_speedup
+            )?;
+        }
+        writeln!(f)?;
+        writeln!(
+            f,
+            "{:<31} {:>19} {:>19}",
+            "layer overhead on p50", "repository", "cache (miss)"
+        )?;
+        for q in &self.queries {
+            writeln!(
+                f,
+                "{:<31} {:>18.1}% {:>18.1}%",
+                q.name,
+                q.repository_overhead * 100.0,
+                q.cache_layer_overhead * 100.0
+            )?;
+        }
+        let w = &self.workload;
+        writeln!(f)?;
+        writeln!(
+            f,
+            "dashboard workload: {} calls ({} reads, {} writes) in {:.1} s",
+            w.calls, w.reads, w.writes, w.seconds
+        )?;
+        writeln!(
+            f,
+            "  hit rate {:.3}   oracle {:.3}   efficiency {:.3}   statements saved {:.3}   stale reads {}",
+            w.hit_rate, w.oracle_hit_rate, w.hit_efficiency, w.statements_saved, w.stale_reads
+        )?;
+        write!(f, "throughput:")?;
+        for t in &self.concurrency {
+            write!(f, "  {} clients {:.0}/s", t.clients, t.calls_per_s)?;
+        }
+        writeln!(f)?;
+        writeln!(
+            f,
+            "coalescing: {} concurrent misses of one key ran {} statement(s)",
+            self.coalescing.concurrent_misses, self.coalescing.statements
+        )?;
+        write!(
+            f,
+            "total {:.1} s (seeding {:.1} s)",
+            self.total_seconds, self.seed_seconds
+        )
+    }
+}

@@ -1,0 +1,309 @@
+//! The dashboard workload of SPEC §9: a fixed call sequence from a fixed
+//! seed, 95% reads uniform over the eight queries with Zipf-drawn
+//! parameters, 5% writes on Zipf-drawn targets; every read runs through the
+//! cache and then again with the cache bypassed (its shadow).
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use entity::enums::{AnalyticsType, CampaignStatus, ExecutionStatus, LeadStatus, Platform};
+use serde::Serialize;
+use service::prelude::*;
+use service::{
+    Completion, LeadUpdate, NeonDb, NewAnalytics, NewExecution, NewTrend, Query, QueryName,
+};
+
+use super::calls::{Answer, Call, Draw, Pools};
+use super::zipf::{Rng, Zipf};
+
+/// SPEC §8's `workload` object.
+#[derive(Debug, Clone, Serialize)]
+pub struct WorkloadReport {
+    /// Calls made (reads and writes; shadows not counted).
+    pub calls: u64,
+    /// Share of writes.
+    pub write_fraction: f64,
+    /// Reads served by the cache / reads.
+    pub hit_rate: f64,
+    /// Reads a perfect cache could have served / reads.
+    pub oracle_hit_rate: f64,
+    /// hit_rate / oracle_hit_rate.
+    pub hit_efficiency: f64,
+    /// 1 − statements(cached reads) / statements(shadow reads).
+    pub statements_saved: f64,
+    /// Cached results that differed from their shadow.
+    pub stale_reads: u64,
+    /// Reads made.
+    pub reads: u64,
+    /// Writes made.
+    pub writes: u64,
+    /// Writes that failed (none expected).
+    pub write_errors: u64,
+    /// Entries the cache removed on writes.
+    pub invalidations: u64,
+    /// Wall time of the pass, seconds.
+    pub seconds: f64,
+}
+
+/// One step of the sequence.
+pub enum Step {
+    /// A read.
+    Read(Call),
+    /// A write.
+    Write(Write),
+}
+
+/// The writes of SPEC §9, in their shares (fields: the drawn targets).
+#[allow(missing_docs)]
+pub enum Write {
+    /// A new analytics row (40%).
+    Analytics {
+        campaign: String,
+        r#type: AnalyticsType,
+        period: &'static str,
+    },
+    /// Start an execution (half of 30%).
+    StartExecution { agent: String, campaign: String },
+    /// Complete one started earlier (the other half, when one is running).
+    CompleteExecution {
+        status: ExecutionStatus,
+        performance: f64,
+    },
+    /// Change a lead's score or status (15%).
+    Lead {
+        lead: String,
+        score: Option<f64>,
+        status: Option<LeadStatus>,
+    },
+    /// A new trend (10%).
+    Trend {
+        platform: Platform,
+        keyword: String,
+        score: f64,
+    },
+    /// Change a campaign's status (5%).
+    CampaignStatus {
+        campaign: String,
+        status: CampaignStatus,
+    },
+}
+
+/// Draws one step.
+pub fn draw_step(pools: &Pools, rng: &mut Rng, write_fraction: f64) -> Step {
+    if !rng.chance(write_fraction) {
+        let name = QueryName::ALL[rng.below(QueryName::ALL.len())];
+        return Step::Read(Call::draw(name, pools, rng, Draw::Zipf));
+    }
+    let small = |rng: &mut Rng, items: &[usize]| items[Zipf::new(items.len(), 1.1).sample(rng)];
+    let u = rng.unit();
+    Step::Write(if u < 0.40 {
+        Write::Analytics {
+            campaign: pools.hot_campaign(rng).to_owned(),
+            r#type: AnalyticsType::ALL[small(rng, &[0, 1, 2, 3, 4, 5, 6, 7])],
+            period: ["daily", "weekly", "monthly"][small(rng, &[0, 1, 2])],
+        }
+    } else if u < 0.70 {
+        if rng.chance(0.5) {
+            Write::StartExecution {
+                agent: pools.hot_agent(rng).to_owned(),
+                campaign: pools.hot_campaign(rng).to_owned(),
+            }
+        } else {
+            let status = if rng.chance(0.85) {
+                ExecutionStatus::Completed
+            } else {
+                ExecutionStatus::Failed
+            };
+            Write::CompleteExecution {
+                status,
+                performance: (rng.unit() * 100.0).round() / 100.0,
+            }
+        }
+    } else if u < 0.85 {
+        match pools.hot_lead(rng).map(str::to_owned) {
+            Some(lead) => {
+                let score = rng.chance(0.5).then(|| (rng.unit() * 100.0).round() / 10.0);
+                let status = score
+                    .is_none()
+                    .then(|| LeadStatus::ALL[rng.below(LeadStatus::ALL.len())]);
+                Write::Lead {
+                    lead,
+                    score,
+                    status,
+                }
+            }
+            None => Write::Trend {
+                platform: Platform::ALL[0],
+                keyword: "fallback".into(),
+                score: 5.0,
+            },
+        }
+    } else if u < 0.95 {
+        let platform = Platform::ALL[small(rng, &[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10])];
+        Write::Trend {
+            platform,
+            keyword: format!("bench keyword {}", rng.below(5000)),
+            score: (rng.unit() * 100.0).round() / 10.0,
+        }
+    } else {
+        Write::CampaignStatus {
+            campaign: pools.hot_campaign(rng).to_owned(),
+            status: CampaignStatus::ALL[rng.below(CampaignStatus::ALL.len())],
+        }
+    })
+}
+
+/// Executes a write. `running` holds executions started and not completed.
+///
+/// # Errors
+/// The service's error.
+pub async fn apply(db: &NeonDb, write: &Write, running: &mut Vec<String>) -> service::Result<()> {
+    match write {
+        Write::Analytics {
+            campaign,
+            r#type,
+            period,
+        } => {
+            let mut a =
+                NewAnalytics::new(*r#type, serde_json::json!({"value": 1, "source": "bench"}));
+            a.campaign_id = Some(campaign.clone());
+            a.period = Some((*period).to_owned());
+            db.analytics().create(a).await?;
+        }
+        Write::StartExecution { agent, campaign } => {
+            let mut e = NewExecution::new(agent.clone(), "bench task");
+            e.campaign_id = Some(campaign.clone());
+            running.push(db.executions().start(e).await?.id);
+        }
+        Write::CompleteExecution {
+            status,
+            performance,
+        } => {
+            if let Some(id) = running.pop() {
+                let mut c = Completion::new(*status);
+                c.performance = Some(*performance);
+                db.executions().complete(&id, c).await?;
+            }
+        }
+        Write::Lead {
+            lead,
+            score,
+            status,
+        } => {
+            let update = LeadUpdate {
+                score: score.map(Some),
+                status: *status,
+                ..LeadUpdate::default()
+            };
+            db.leads().update(lead, update).await?;
+        }
+        Write::Trend {
+            platform,
+            keyword,
+            score,
+        } => {
+            db.trends()
+                .create(NewTrend::new(keyword.clone(), *platform, *score))
+                .await?;
+        }
+        Write::CampaignStatus { campaign, status } => {
+            db.campaigns().set_status(campaign, *status).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Runs the workload with shadow reads on `db` (one client).
+///
+/// # Errors
+/// A read's error (writes' errors are counted, not fatal).
+pub async fn run(
+    db: &NeonDb,
+    pools: &Pools,
+    calls: u64,
+    seed: u64,
+    write_fraction: f64,
+) -> service::Result<WorkloadReport> {
+    let mut rng = Rng::new(seed, 9);
+    let shadow_db = db.uncached();
+    let metrics = db.metrics();
+    let ttls = db.cache().config().ttls;
+    let before = db.cache().stats();
+    let started = Instant::now();
+    let mut running = Vec::new();
+    let (mut reads, mut writes, mut write_errors, mut hits, mut stale) =
+        (0u64, 0u64, 0u64, 0u64, 0u64);
+    let (mut cached_statements, mut shadow_statements) = (0u64, 0u64);
+    let mut oracle_hits = 0u64;
+    // Per key: when a perfect cache last loaded it, and the last true result.
+    let mut oracle: HashMap<Query, (Instant, Answer)> = HashMap::new();
+    for _ in 0..calls {
+        match draw_step(pools, &mut rng, write_fraction) {
+            Step::Write(w) => {
+                writes += 1;
+                if let Err(e) = apply(db, &w, &mut running).await {
+                    tracing::warn!(error = %e, "workload write failed");
+                    write_errors += 1;
+                }
+            }
+            Step::Read(call) => {
+                reads += 1;
+                let hits_before = db.cache().stats().hits;
+                let s0 = metrics.statements_total();
+                let cached = call.run(db).await?;
+                let s1 = metrics.statements_total();
+                let shadow = call.run(&shadow_db).await?;
+                let s2 = metrics.statements_total();
+                cached_statements += s1 - s0;
+                shadow_statements += s2 - s1;
+                if db.cache().stats().hits > hits_before {
+                    hits += 1;
+                }
+                if cached != shadow {
+                    stale += 1;
+                }
+                let now = Instant::now();
+                let ttl: Duration = ttls[call.0.name() as usize];
+                match oracle.get_mut(&call.0) {
+                    Some((loaded, last))
+                        if now.duration_since(*loaded) < ttl && *last == shadow =>
+                    {
+                        oracle_hits += 1;
+                    }
+                    Some((loaded, last)) => {
+                        *loaded = now;
+                        *last = shadow;
+                    }
+                    None => {
+                        oracle.insert(call.0.clone(), (now, shadow));
+                    }
+                }
+            }
+        }
+    }
+    let ratio = |a: u64, b: u64| if b == 0 { 0.0 } else { a as f64 / b as f64 };
+    let hit_rate = ratio(hits, reads);
+    let oracle_hit_rate = ratio(oracle_hits, reads);
+    Ok(WorkloadReport {
+        calls,
+        write_fraction,
+        hit_rate,
+        oracle_hit_rate,
+        hit_efficiency: if oracle_hit_rate > 0.0 {
+            hit_rate / oracle_hit_rate
+        } else {
+            0.0
+        },
+        statements_saved: if shadow_statements == 0 {
+            0.0
+        } else {
+            1.0 - ratio(cached_statements, shadow_statements)
+        },
+        stale_reads: stale,
+        reads,
+        writes,
+        write_errors,
+        invalidations: db.cache().stats().invalidations - before.invalidations,
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
