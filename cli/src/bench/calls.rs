@@ -29,6 +29,7 @@ pub struct Pools {
     pub leads: Vec<String>,
     /// Latest analytics date (the end of the seeded data).
     pub data_end: Timestamp,
+    windows: [(Timestamp, Timestamp); 3],
     zipf_users: Zipf,
     zipf_agents: Zipf,
     zipf_campaigns: Zipf,
@@ -76,6 +77,7 @@ impl Pools {
             agents,
             campaigns,
             leads,
+            windows: Self::compute_windows(data_end),
             data_end,
         })
     }
@@ -88,8 +90,13 @@ impl Pools {
     /// Time windows ending a day after the later of the data's end and now
     /// (so new writes fall inside), 7, 30 and 90 days long.
     pub fn windows(&self) -> [(Timestamp, Timestamp); 3] {
-        let end = self.data_end.as_datetime().max(chrono::Utc::now()) + chrono::Duration::days(1);
-        let start = self.data_end.as_datetime();
+        self.windows
+    }
+
+    fn compute_windows(data_end: Timestamp) -> [(Timestamp, Timestamp); 3] {
+        // Fixed when the pools load, so that equal draws are equal keys.
+        let end = data_end.as_datetime().max(chrono::Utc::now()) + chrono::Duration::days(1);
+        let start = data_end.as_datetime();
         [7, 30, 90].map(|days| {
             (
                 Timestamp::from(start - chrono::Duration::days(days)),

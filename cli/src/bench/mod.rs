@@ -304,7 +304,9 @@ async fn measure_uncached(
     Ok((Latency::of(repo), Latency::of(direct), Latency::of(miss)))
 }
 
-/// Cache hits: each drawn key is loaded once, then timed from the cache.
+/// Cache hits: the drawn keys are loaded first, then each is timed from
+/// the cache (so a timed hit never follows a database round trip that
+/// evicted the CPU caches, which would measure the round trip's wake).
 async fn measure_cached(
     db: &NeonDb,
     pools: &Pools,
@@ -313,14 +315,18 @@ async fn measure_cached(
     seed: u64,
 ) -> Result<Latency, BenchError> {
     let mut rng = Rng::new(seed, 200 + name as u64);
-    let mut samples = Vec::with_capacity(calls);
-    for i in 0..calls + 5 {
+    let mut drawn = Vec::with_capacity(calls);
+    for _ in 0..calls {
         let call = Call::draw(name, pools, &mut rng, Draw::Uniform);
         call.run(db).await?;
-        let (_, d) = time(call.run(db)).await?;
-        if i >= 5 {
-            samples.push(d);
-        }
+        drawn.push(call);
+    }
+    for call in drawn.iter().take(5) {
+        call.run(db).await?;
+    }
+    let mut samples = Vec::with_capacity(calls);
+    for call in &drawn {
+        samples.push(time(call.run(db)).await?.1);
     }
     Ok(Latency::of(samples))
 }

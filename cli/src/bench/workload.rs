@@ -33,6 +33,8 @@ pub struct WorkloadReport {
     pub statements_saved: f64,
     /// Cached results that differed from their shadow.
     pub stale_reads: u64,
+    /// Stale reads per query, for diagnosis (only queries with any).
+    pub stale_by_query: Vec<(String, u64)>,
     /// Reads made.
     pub reads: u64,
     /// Writes made.
@@ -235,6 +237,8 @@ pub async fn run(
         (0u64, 0u64, 0u64, 0u64, 0u64);
     let (mut cached_statements, mut shadow_statements) = (0u64, 0u64);
     let mut oracle_hits = 0u64;
+    let mut stale_by: std::collections::BTreeMap<&'static str, u64> =
+        std::collections::BTreeMap::new();
     // Per key: when a perfect cache last loaded it, and the last true result.
     let mut oracle: HashMap<Query, (Instant, Answer)> = HashMap::new();
     for _ in 0..calls {
@@ -261,6 +265,13 @@ pub async fn run(
                 }
                 if cached != shadow {
                     stale += 1;
+                    *stale_by.entry(call.0.name().as_str()).or_insert(0u64) += 1;
+                    if stale_by.len() == 1 && stale == 1 {
+                        tracing::warn!(
+                            query = call.0.name().as_str(),
+                            "stale read: {cached:?} != {shadow:?}"
+                        );
+                    }
                 }
                 let now = Instant::now();
                 let ttl: Duration = ttls[call.0.name() as usize];
@@ -300,6 +311,10 @@ pub async fn run(
             1.0 - ratio(cached_statements, shadow_statements)
         },
         stale_reads: stale,
+        stale_by_query: stale_by
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect(),
         reads,
         writes,
         write_errors,

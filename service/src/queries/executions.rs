@@ -8,7 +8,9 @@
 //! * p95 duration: nearest rank, the `ceil(0.95 n)`-th smallest duration;
 //! * success rate: COMPLETED / (COMPLETED + FAILED + CANCELLED), i.e. among
 //!   finished executions (`None` if none finished);
-//! * average performance: mean of the non-NULL `performance` values.
+//! * average performance: mean of the non-NULL `performance` values,
+//!   summed exactly (NUMERIC on PostgreSQL), so the same rows always give
+//!   the same report.
 
 use entity::enums::ExecutionStatus;
 use entity::{Timestamp, agent_execution};
@@ -112,6 +114,13 @@ impl DashboardQuery for AgentPerformance {
 
     /// The aggregate statement.
     fn statement(&self, backend: DatabaseBackend) -> Statement {
+        // PostgreSQL may sum in parallel workers, in any order: summing
+        // doubles would then differ in the last bits from run to run, and a
+        // cached report would never equal a fresh one. NUMERIC sums exactly.
+        let exact_sum = match backend {
+            DatabaseBackend::Postgres => "CAST(SUM(CAST(perf AS NUMERIC)) AS DOUBLE PRECISION)",
+            _ => "CAST(SUM(perf) AS DOUBLE PRECISION)",
+        };
         let duration = match backend {
             DatabaseBackend::Postgres => {
                 r#"CAST(ROUND(EXTRACT(EPOCH FROM ("completedAt" - "startedAt")) * 1000) AS BIGINT)"#
@@ -131,7 +140,7 @@ impl DashboardQuery for AgentPerformance {
             values.push(to.into());
         }
         let sql = format!(
-            r#"WITH e AS (SELECT CAST("status" AS TEXT) AS status, "performance" AS perf, {duration} AS dur FROM "agent_executions" WHERE {filter}), d AS (SELECT dur, ROW_NUMBER() OVER (ORDER BY dur) AS rn, COUNT(*) OVER () AS cnt FROM e WHERE dur IS NOT NULL) SELECT status, COUNT(*) AS n, COUNT(dur) AS n_dur, CAST(SUM(dur) AS DOUBLE PRECISION) AS sum_dur, COUNT(perf) AS n_perf, CAST(SUM(perf) AS DOUBLE PRECISION) AS sum_perf, (SELECT dur FROM d WHERE rn = (95 * cnt + 99) / 100) AS p95 FROM e GROUP BY status"#
+            r#"WITH e AS (SELECT CAST("status" AS TEXT) AS status, "performance" AS perf, {duration} AS dur FROM "agent_executions" WHERE {filter}), d AS (SELECT dur, ROW_NUMBER() OVER (ORDER BY dur) AS rn, COUNT(*) OVER () AS cnt FROM e WHERE dur IS NOT NULL) SELECT status, COUNT(*) AS n, COUNT(dur) AS n_dur, CAST(SUM(dur) AS DOUBLE PRECISION) AS sum_dur, COUNT(perf) AS n_perf, {exact_sum} AS sum_perf, (SELECT dur FROM d WHERE rn = (95 * cnt + 99) / 100) AS p95 FROM e GROUP BY status"#
         );
         raw(backend, &sql, values)
     }

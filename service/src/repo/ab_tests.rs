@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use entity::enums::AbTestStatus;
 use entity::{Timestamp, ab_test};
 use sea_orm::ActiveValue::NotSet;
-use sea_orm::{ActiveModelTrait, ConnectionTrait, IntoActiveModel, TransactionTrait};
+use sea_orm::{ConnectionTrait, TransactionTrait};
 
 use super::{Repo, delete_by_id, get_by_id, now, set_if, write};
 use crate::change::{Change, ChangeKind};
@@ -126,14 +126,7 @@ where
             end_date: input.end_date,
             settings: input.settings,
         };
-        write::insert_all(
-            self.0.conn,
-            vec![model.clone().into_active_model().reset_all()],
-        )
-        .await?;
-        self.0
-            .record(vec![Change::AbTest(ChangeKind::Inserted, model.clone())]);
-        Ok(model)
+        self.0.insert(model, Change::AbTest).await
     }
 
     async fn get(&self, id: &str) -> Result<ab_test::Model> {

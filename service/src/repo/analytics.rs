@@ -7,11 +7,9 @@ use async_trait::async_trait;
 use entity::enums::AnalyticsType;
 use entity::{Timestamp, analytics};
 use sea_orm::ActiveValue::NotSet;
-use sea_orm::{
-    ActiveModelTrait, ConnectionTrait, IntoActiveModel, TransactionSession, TransactionTrait,
-};
+use sea_orm::{ConnectionTrait, TransactionTrait};
 
-use super::{Repo, delete_by_id, get_by_id, now, set_if, update_by_id, write};
+use super::{Repo, delete_by_id, get_by_id, now, set_if, update_by_id};
 use crate::change::{Change, ChangeKind};
 use crate::error::{Error, Result};
 use crate::queries::{AnalyticsTimeSeries, CampaignAnalytics, DayCount};
@@ -159,39 +157,14 @@ where
     async fn create(&self, input: NewAnalytics) -> Result<analytics::Model> {
         input.validate()?;
         let model = input.into_model(None);
-        write::insert_all(
-            self.0.conn,
-            vec![model.clone().into_active_model().reset_all()],
-        )
-        .await?;
-        self.0
-            .record(vec![Change::Analytics(ChangeKind::Inserted, model.clone())]);
-        Ok(model)
+        self.0.insert(model, Change::Analytics).await
     }
 
     async fn create_many(&self, input: Vec<NewAnalytics>) -> Result<Vec<analytics::Model>> {
         validate::batch("analytics", input.len())?;
         input.iter().try_for_each(NewAnalytics::validate)?;
-        if input.is_empty() {
-            return Ok(Vec::new());
-        }
         let rows: Vec<analytics::Model> = input.into_iter().map(|a| a.into_model(None)).collect();
-        let txn = self.0.conn.begin().await.map_err(Error::from)?;
-        write::insert_all(
-            &txn,
-            rows.iter()
-                .map(|r| r.clone().into_active_model().reset_all())
-                .collect(),
-        )
-        .await?;
-        txn.commit().await.map_err(Error::from)?;
-        self.0.record(
-            rows.iter()
-                .cloned()
-                .map(|r| Change::Analytics(ChangeKind::Inserted, r))
-                .collect(),
-        );
-        Ok(rows)
+        self.0.insert_batch(rows, Change::Analytics).await
     }
 
     async fn get(&self, id: &str) -> Result<analytics::Model> {

@@ -220,14 +220,7 @@ where
     async fn create(&self, input: NewCampaign) -> Result<campaign::Model> {
         input.validate()?;
         let model = input.into_model();
-        write::insert_all(
-            self.0.conn,
-            vec![model.clone().into_active_model().reset_all()],
-        )
-        .await?;
-        self.0
-            .record(vec![Change::Campaign(ChangeKind::Inserted, model.clone())]);
-        Ok(model)
+        self.0.insert(model, Change::Campaign).await
     }
 
     async fn create_with_analytics(

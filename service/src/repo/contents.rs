@@ -6,9 +6,9 @@ use async_trait::async_trait;
 use entity::content;
 use entity::enums::{ContentStatus, ContentType, Platform};
 use sea_orm::ActiveValue::{NotSet, Set};
-use sea_orm::{ActiveModelTrait, ConnectionTrait, IntoActiveModel, TransactionTrait};
+use sea_orm::{ConnectionTrait, TransactionTrait};
 
-use super::{Repo, delete_by_id, get_by_id, now, set_if, update_by_id, write};
+use super::{Repo, delete_by_id, get_by_id, now, set_if, update_by_id};
 use crate::change::{Change, ChangeKind};
 use crate::error::Result;
 use crate::queries::ContentByPlatformAndStatus;
@@ -128,14 +128,7 @@ where
             created_at: now,
             updated_at: now,
         };
-        write::insert_all(
-            self.0.conn,
-            vec![model.clone().into_active_model().reset_all()],
-        )
-        .await?;
-        self.0
-            .record(vec![Change::Content(ChangeKind::Inserted, model.clone())]);
-        Ok(model)
+        self.0.insert(model, Change::Content).await
     }
 
     async fn get(&self, id: &str) -> Result<content::Model> {

@@ -9,11 +9,10 @@ use entity::{Timestamp, agent_execution};
 use sea_orm::ActiveValue::{NotSet, Set};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
-    QueryTrait, TransactionTrait,
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryTrait, TransactionTrait,
 };
 
-use super::{Repo, delete_by_id, get_by_id, write};
+use super::{Repo, delete_by_id, get_by_id};
 use crate::change::{Change, ChangeKind};
 use crate::error::{Error, Result};
 use crate::queries::{AgentPerformance, AgentPerformanceReport};
@@ -152,14 +151,7 @@ where
             completed_at: None,
             metadata: input.metadata,
         };
-        write::insert_all(
-            self.0.conn,
-            vec![model.clone().into_active_model().reset_all()],
-        )
-        .await?;
-        self.0
-            .record(vec![Change::Execution(ChangeKind::Inserted, model.clone())]);
-        Ok(model)
+        self.0.insert(model, Change::Execution).await
     }
 
     async fn complete(&self, id: &str, completion: Completion) -> Result<agent_execution::Model> {

@@ -6,11 +6,9 @@ use async_trait::async_trait;
 use entity::enums::LeadStatus;
 use entity::{DbList, lead};
 use sea_orm::ActiveValue::{NotSet, Set};
-use sea_orm::{
-    ActiveModelTrait, ConnectionTrait, IntoActiveModel, TransactionSession, TransactionTrait,
-};
+use sea_orm::{ConnectionTrait, TransactionTrait};
 
-use super::{Repo, delete_by_id, get_by_id, now, set_if, update_by_id, write};
+use super::{Repo, delete_by_id, get_by_id, now, set_if, update_by_id};
 use crate::change::{Change, ChangeKind};
 use crate::error::{Error, Result};
 use crate::queries::HighValueLeads;
@@ -142,39 +140,14 @@ where
     async fn create(&self, input: NewLead) -> Result<lead::Model> {
         input.validate()?;
         let model = input.into_model();
-        write::insert_all(
-            self.0.conn,
-            vec![model.clone().into_active_model().reset_all()],
-        )
-        .await?;
-        self.0
-            .record(vec![Change::Lead(ChangeKind::Inserted, model.clone())]);
-        Ok(model)
+        self.0.insert(model, Change::Lead).await
     }
 
     async fn create_many(&self, input: Vec<NewLead>) -> Result<Vec<lead::Model>> {
         validate::batch("leads", input.len())?;
         input.iter().try_for_each(NewLead::validate)?;
-        if input.is_empty() {
-            return Ok(Vec::new());
-        }
         let rows: Vec<lead::Model> = input.into_iter().map(NewLead::into_model).collect();
-        let txn = self.0.conn.begin().await.map_err(Error::from)?;
-        write::insert_all(
-            &txn,
-            rows.iter()
-                .map(|r| r.clone().into_active_model().reset_all())
-                .collect(),
-        )
-        .await?;
-        txn.commit().await.map_err(Error::from)?;
-        self.0.record(
-            rows.iter()
-                .cloned()
-                .map(|r| Change::Lead(ChangeKind::Inserted, r))
-                .collect(),
-        );
-        Ok(rows)
+        self.0.insert_batch(rows, Change::Lead).await
     }
 
     async fn get(&self, id: &str) -> Result<lead::Model> {

@@ -14,10 +14,13 @@
 use std::sync::{Arc, Mutex};
 
 use entity::Timestamp;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, TransactionTrait};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
+    TransactionSession, TransactionTrait,
+};
 
 use crate::cache::Outcome;
-use crate::change::Change;
+use crate::change::{Change, ChangeKind};
 use crate::db::NeonDb;
 use crate::error::{Error, Result};
 use crate::queries::DashboardQuery;
@@ -89,6 +92,57 @@ where
             return result.map(Arc::new);
         }
         self.db.read(&query).await
+    }
+
+    /// Inserts one row built in Rust and reports it.
+    pub(crate) async fn insert<M, A>(
+        &self,
+        model: M,
+        change: fn(ChangeKind, M) -> Change,
+    ) -> Result<M>
+    where
+        M: IntoActiveModel<A> + Clone + Send,
+        A: ActiveModelTrait + Send,
+    {
+        write::insert_all(
+            self.conn,
+            vec![model.clone().into_active_model().reset_all()],
+        )
+        .await?;
+        self.record(vec![change(ChangeKind::Inserted, model.clone())]);
+        Ok(model)
+    }
+
+    /// Inserts rows in one transaction (a savepoint inside yours), chunked
+    /// under the bind limit: all or nothing; reports them once committed.
+    pub(crate) async fn insert_batch<M, A>(
+        &self,
+        rows: Vec<M>,
+        change: fn(ChangeKind, M) -> Change,
+    ) -> Result<Vec<M>>
+    where
+        M: IntoActiveModel<A> + Clone + Send,
+        A: ActiveModelTrait + Send,
+    {
+        if rows.is_empty() {
+            return Ok(rows);
+        }
+        let txn = self.conn.begin().await?;
+        write::insert_all(
+            &txn,
+            rows.iter()
+                .map(|r| r.clone().into_active_model().reset_all())
+                .collect(),
+        )
+        .await?;
+        txn.commit().await?;
+        self.record(
+            rows.iter()
+                .cloned()
+                .map(|r| change(ChangeKind::Inserted, r))
+                .collect(),
+        );
+        Ok(rows)
     }
 
     /// Reports what a write changed: at once on the pool, at commit inside

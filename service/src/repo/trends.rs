@@ -6,11 +6,9 @@ use async_trait::async_trait;
 use entity::enums::Platform;
 use entity::{Timestamp, trend};
 use sea_orm::ActiveValue::NotSet;
-use sea_orm::{
-    ActiveModelTrait, ConnectionTrait, IntoActiveModel, TransactionSession, TransactionTrait,
-};
+use sea_orm::{ConnectionTrait, TransactionTrait};
 
-use super::{Repo, delete_by_id, get_by_id, now, set_if, update_by_id, write};
+use super::{Repo, delete_by_id, get_by_id, now, set_if, update_by_id};
 use crate::change::{Change, ChangeKind};
 use crate::error::{Error, Result};
 use crate::queries::TrendingKeywords;
@@ -145,39 +143,14 @@ where
     async fn create(&self, input: NewTrend) -> Result<trend::Model> {
         input.validate()?;
         let model = input.into_model();
-        write::insert_all(
-            self.0.conn,
-            vec![model.clone().into_active_model().reset_all()],
-        )
-        .await?;
-        self.0
-            .record(vec![Change::Trend(ChangeKind::Inserted, model.clone())]);
-        Ok(model)
+        self.0.insert(model, Change::Trend).await
     }
 
     async fn create_many(&self, input: Vec<NewTrend>) -> Result<Vec<trend::Model>> {
         validate::batch("trends", input.len())?;
         input.iter().try_for_each(NewTrend::validate)?;
-        if input.is_empty() {
-            return Ok(Vec::new());
-        }
         let rows: Vec<trend::Model> = input.into_iter().map(NewTrend::into_model).collect();
-        let txn = self.0.conn.begin().await.map_err(Error::from)?;
-        write::insert_all(
-            &txn,
-            rows.iter()
-                .map(|r| r.clone().into_active_model().reset_all())
-                .collect(),
-        )
-        .await?;
-        txn.commit().await.map_err(Error::from)?;
-        self.0.record(
-            rows.iter()
-                .cloned()
-                .map(|r| Change::Trend(ChangeKind::Inserted, r))
-                .collect(),
-        );
-        Ok(rows)
+        self.0.insert_batch(rows, Change::Trend).await
     }
 
     async fn get(&self, id: &str) -> Result<trend::Model> {

@@ -6,9 +6,9 @@ use async_trait::async_trait;
 use entity::enums::UserRole;
 use entity::{Timestamp, user};
 use sea_orm::ActiveValue::{NotSet, Set};
-use sea_orm::{ActiveModelTrait, ConnectionTrait, IntoActiveModel, TransactionTrait};
+use sea_orm::{ConnectionTrait, TransactionTrait};
 
-use super::{Repo, delete_by_id, get_by_id, now, set_if, update_by_id, write};
+use super::{Repo, delete_by_id, get_by_id, now, set_if, update_by_id};
 use crate::change::{Change, ChangeKind};
 use crate::error::Result;
 use crate::queries::UsersByRole;
@@ -116,14 +116,7 @@ where
             created_at: now,
             updated_at: now,
         };
-        write::insert_all(
-            self.0.conn,
-            vec![model.clone().into_active_model().reset_all()],
-        )
-        .await?;
-        self.0
-            .record(vec![Change::User(ChangeKind::Inserted, model.clone())]);
-        Ok(model)
+        self.0.insert(model, Change::User).await
     }
 
     async fn get(&self, id: &str) -> Result<user::Model> {
