@@ -74,6 +74,22 @@ where
         .collect()
 }
 
+/// Runs an already built statement and decodes every row as `M`.
+///
+/// # Errors
+/// The database's error, or a row that does not decode.
+pub async fn fetch_statement<M, C>(conn: &C, statement: Statement) -> Result<Vec<M>, DbErr>
+where
+    M: sea_orm::FromQueryResult,
+    C: ConnectionTrait,
+{
+    conn.query_all_raw(statement)
+        .await?
+        .iter()
+        .map(|row| M::from_query_result(row, ""))
+        .collect()
+}
+
 /// A `RETURNING` clause with every column of `E`, enum and enum-array
 /// columns cast to text as SeaORM's own SELECTs do, so rows decode into
 /// `E::Model` on PostgreSQL.

@@ -99,27 +99,14 @@ impl DashboardQuery for CampaignsByUserAndStatus {
     /// With a status, one index range in order; without, one branch per
     /// status ([`super::union_all`]).
     fn statement(&self, backend: DatabaseBackend) -> Statement {
-        match self.status {
-            Some(status) => sql::build(backend, &self.select(status).into_query()),
-            None => super::union_all(
-                backend,
-                CampaignStatus::ALL
-                    .iter()
-                    .map(|s| sql::build(backend, &self.select(*s).into_query()))
-                    .collect(),
-                r#""createdAt" DESC, "id" DESC"#,
-                self.limit,
-            ),
-        }
+        super::newest_first_by_status(backend, self.status, CampaignStatus::ALL, self.limit, |s| {
+            self.select(s)
+        })
     }
 
     async fn run<C: ConnectionTrait>(&self, conn: &C) -> Result<Self::Output, DbErr> {
-        let campaigns: Vec<campaign::Model> = conn
-            .query_all_raw(self.statement(conn.get_database_backend()))
-            .await?
-            .iter()
-            .map(|r| sea_orm::FromQueryResult::from_query_result(r, ""))
-            .collect::<Result<_, _>>()?;
+        let campaigns: Vec<campaign::Model> =
+            sql::fetch_statement(conn, self.statement(conn.get_database_backend())).await?;
         if campaigns.is_empty() {
             return Ok(Vec::new());
         }

@@ -198,6 +198,30 @@ impl Query {
     }
 }
 
+/// The statement of a newest-first list with an optional status filter:
+/// one index range in order with a status, one [`union_all`] branch per
+/// status without.
+pub(crate) fn newest_first_by_status<S: Copy, E: sea_orm::EntityTrait>(
+    backend: DatabaseBackend,
+    status: Option<S>,
+    all: &[S],
+    limit: u64,
+    select: impl Fn(S) -> sea_orm::Select<E>,
+) -> Statement {
+    use sea_orm::QueryTrait;
+    match status {
+        Some(s) => crate::sql::build(backend, &select(s).into_query()),
+        None => union_all(
+            backend,
+            all.iter()
+                .map(|s| crate::sql::build(backend, &select(*s).into_query()))
+                .collect(),
+            r#""createdAt" DESC, "id" DESC"#,
+            limit,
+        ),
+    }
+}
+
 /// `SELECT * FROM (b1) AS u1 UNION ALL SELECT * FROM (b2) AS u2 ... ORDER
 /// BY <order> LIMIT <limit>`: a skip scan written by hand. A list query
 /// without its optional status filter cannot read the (owner, status,

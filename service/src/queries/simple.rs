@@ -48,11 +48,12 @@ where
     M: sea_orm::FromQueryResult,
     C: ConnectionTrait,
 {
-    let rows = match conn.query_all_raw(pinned).await {
-        Err(e) if e.to_string().contains("no such index") => conn.query_all_raw(unpinned()).await?,
-        other => other?,
-    };
-    rows.iter().map(|r| M::from_query_result(r, "")).collect()
+    match sql::fetch_statement(conn, pinned).await {
+        Err(e) if e.to_string().contains("no such index") => {
+            sql::fetch_statement(conn, unpinned()).await
+        }
+        other => other,
+    }
 }
 
 /// Users of a role, newest first (`users_role_createdAt_idx`).
@@ -313,26 +314,12 @@ impl DashboardQuery for ContentByPlatformAndStatus {
     /// With a status, one index range in order; without, one branch per
     /// status ([`super::union_all`]).
     fn statement(&self, backend: DatabaseBackend) -> Statement {
-        match self.status {
-            Some(status) => sql::build(backend, &self.select(status).into_query()),
-            None => super::union_all(
-                backend,
-                ContentStatus::ALL
-                    .iter()
-                    .map(|s| sql::build(backend, &self.select(*s).into_query()))
-                    .collect(),
-                r#""createdAt" DESC, "id" DESC"#,
-                self.limit,
-            ),
-        }
+        super::newest_first_by_status(backend, self.status, ContentStatus::ALL, self.limit, |s| {
+            self.select(s)
+        })
     }
 
     async fn run<C: ConnectionTrait>(&self, conn: &C) -> Result<Self::Output, DbErr> {
-        let rows = conn
-            .query_all_raw(self.statement(conn.get_database_backend()))
-            .await?;
-        rows.iter()
-            .map(|r| sea_orm::FromQueryResult::from_query_result(r, ""))
-            .collect()
+        sql::fetch_statement(conn, self.statement(conn.get_database_backend())).await
     }
 }
