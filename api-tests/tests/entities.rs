@@ -125,9 +125,9 @@ async fn round_trip_every_table(conn: &DatabaseConnection) {
             budget: Some(1500.25),
             start_date: Some(ts(2025, 3, 1, 0)),
             end_date: Some(ts(2025, 4, 1, 0)),
-            target_audience: Some(json!({"age": [18, 34], "geo": "EU"})),
+            target_audience: Some(entity::Json(json!({"age": [18, 34], "geo": "EU"}))),
             platforms: DbList(Platform::ALL.to_vec()),
-            metrics: Some(json!({"ctr": 0.031})),
+            metrics: Some(entity::Json(json!({"ctr": 0.031}))),
             settings: None,
             created_at: ts(2025, 2, 15, 10),
             updated_at: ts(2025, 2, 16, 11),
@@ -167,7 +167,7 @@ async fn round_trip_every_table(conn: &DatabaseConnection) {
             name: "Writer".into(),
             r#type: AgentType::Insight,
             status: AgentStatus::Maintenance,
-            capabilities: Some(json!(["copy", "seo"])),
+            capabilities: Some(entity::Json(json!(["copy", "seo"]))),
             settings: None,
             version: "2.1.0".into(),
             created_at: ts(2025, 1, 1, 0),
@@ -184,8 +184,8 @@ async fn round_trip_every_table(conn: &DatabaseConnection) {
             campaign_id: Some("c1".into()),
             user_id: Some("u1".into()),
             task: "write".into(),
-            payload: Some(json!({"n": 1})),
-            result: Some(json!({"ok": true})),
+            payload: Some(entity::Json(json!({"n": 1}))),
+            result: Some(entity::Json(json!({"ok": true}))),
             status: ExecutionStatus::Completed,
             performance: Some(0.93),
             error: None,
@@ -203,10 +203,10 @@ async fn round_trip_every_table(conn: &DatabaseConnection) {
             campaign_id: Some("c1".into()),
             user_id: None,
             r#type: AnalyticsType::Sentiment,
-            data: json!({"value": 1200, "nested": {"k": [1, 2, 3]}}),
+            data: entity::Json(json!({"value": 1200, "nested": {"k": [1, 2, 3]}})),
             period: Some("daily".into()),
             date: ts(2025, 3, 2, 0),
-            metadata: Some(json!(null)),
+            metadata: Some(entity::Json(json!(null))),
         },
         "an1"
     );
@@ -219,7 +219,7 @@ async fn round_trip_every_table(conn: &DatabaseConnection) {
             name: "Subject".into(),
             description: None,
             status: AbTestStatus::Stopped,
-            variants: json!([{"name": "A"}, {"name": "B"}]),
+            variants: entity::Json(json!([{"name": "A"}, {"name": "B"}])),
             results: None,
             winner: Some("A".into()),
             confidence: Some(0.95),
@@ -237,7 +237,7 @@ async fn round_trip_every_table(conn: &DatabaseConnection) {
             title: "Hello".into(),
             r#type: ContentType::Reel,
             platform: Platform::MetaAds,
-            content: json!({"text": "hi \"there\""}),
+            content: entity::Json(json!({"text": "hi \"there\""})),
             status: ContentStatus::Scheduled,
             performance: None,
             metadata: None,
@@ -282,7 +282,7 @@ async fn round_trip_every_table(conn: &DatabaseConnection) {
             score: 9.1,
             volume: Some(120_000),
             growth: Some(-0.4),
-            data: json!({}),
+            data: entity::Json(json!({})),
             detected_at: ts(2025, 3, 1, 0),
         },
         "t1"
@@ -294,7 +294,7 @@ async fn round_trip_every_table(conn: &DatabaseConnection) {
             id: "d1".into(),
             name: "Card".into(),
             category: "social".into(),
-            template: json!({"w": 1080}),
+            template: entity::Json(json!({"w": 1080})),
             preview: None,
             tags: DbList::default(),
             usage: 3,
@@ -367,7 +367,7 @@ postgres_only! {
         let campaigns = campaign::Entity::find().all(&db.conn).await.expect("campaigns");
         let spring = campaigns.iter().find(|c| c.id == "ckcamp000000000000000001").expect("spring");
         assert_eq!(spring.platforms.0, [Platform::Tiktok, Platform::Instagram]);
-        assert_eq!(spring.target_audience, Some(json!({"age": [18, 34]})));
+        assert_eq!(spring.target_audience, Some(json!({"age": [18, 34]})).map(entity::Json));
         let launch = campaigns.iter().find(|c| c.id == "ckcamp000000000000000002").expect("launch");
         assert!(launch.platforms.is_empty(), "Prisma's NULL list reads as empty");
         let lead = lead::Entity::find_by_id("cklead000000000000000001").one(&db.conn).await.expect("lead").expect("row");

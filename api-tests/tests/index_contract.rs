@@ -196,7 +196,7 @@ async fn seed(conn: &sea_orm::DatabaseConnection) -> Seeded {
             }),
             user_id: rng.chance(50).then(|| format!("u{:06}", rng.index(USERS))),
             r#type: uniform(&mut rng, i, AnalyticsType::ALL),
-            data: json!({"v": i}),
+            data: entity::Json(json!({"v": i})),
             period: Some(periods[if i < 3 { i } else { rng.index(3) }].to_owned()),
             date: within_year(&mut rng),
             metadata: None,
@@ -232,7 +232,7 @@ async fn seed(conn: &sea_orm::DatabaseConnection) -> Seeded {
                 title: format!("post {i}"),
                 r#type: uniform(&mut rng, i, ContentType::ALL),
                 platform: uniform(&mut rng, i, Platform::ALL),
-                content: json!({}),
+                content: entity::Json(json!({})),
                 status: uniform(&mut rng, i, ContentStatus::ALL),
                 performance: None,
                 metadata: None,
@@ -280,7 +280,7 @@ async fn seed(conn: &sea_orm::DatabaseConnection) -> Seeded {
             score: (1000.0 * unit(&mut rng).powi(2)).round() / 100.0,
             volume: Some(rng.below(100_000) as i32),
             growth: Some(rng.below(2000) as f64 / 10.0 - 100.0),
-            data: json!({}),
+            data: entity::Json(json!({})),
             detected_at: within_year(&mut rng),
         })
         .collect();

@@ -949,7 +949,7 @@ both_backends! {
         assert_eq!(done.status, ExecutionStatus::Completed);
         assert_eq!(done.completed_at, Some(done_at));
         assert_eq!(done.performance, Some(0.87));
-        assert_eq!(done.result, Some(json!({"ok": true})));
+        assert_eq!(done.result, Some(json!({"ok": true})).map(entity::Json));
         assert_eq!((&done.task, done.started_at, &done.payload), (&started.task, started.started_at, &started.payload));
         assert_eq!(neon.executions().get(&started.id).await.unwrap(), done);
         assert!(Snapshot::take(&db.conn).await != before);

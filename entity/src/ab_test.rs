@@ -4,6 +4,7 @@ use sea_orm::entity::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::enums::AbTestStatus;
+use crate::json::Json;
 use crate::types::Timestamp;
 
 /// A row of `ab_tests`.

@@ -4,6 +4,7 @@ use sea_orm::entity::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::enums::{AgentStatus, AgentType};
+use crate::json::Json;
 use crate::types::Timestamp;
 
 /// A row of `agents`.

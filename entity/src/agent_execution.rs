@@ -5,6 +5,7 @@ use sea_orm::entity::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::enums::ExecutionStatus;
+use crate::json::Json;
 use crate::types::Timestamp;
 
 /// A row of `agent_executions`.

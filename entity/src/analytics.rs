@@ -5,6 +5,7 @@ use sea_orm::entity::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::enums::AnalyticsType;
+use crate::json::Json;
 use crate::types::Timestamp;
 
 /// A row of `analytics`.

@@ -4,6 +4,7 @@ use sea_orm::entity::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::enums::{CampaignStatus, CampaignType};
+use crate::json::Json;
 use crate::types::{PlatformList, Timestamp};
 
 /// A row of `campaigns`.

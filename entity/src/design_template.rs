@@ -4,6 +4,7 @@
 use sea_orm::entity::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::json::Json;
 use crate::types::{StringList, Timestamp};
 
 /// A row of `design_templates`.

@@ -18,6 +18,7 @@ pub mod campaign;
 pub mod content;
 pub mod design_template;
 pub mod enums;
+pub mod json;
 pub mod lead;
 pub mod prelude;
 pub mod session;
@@ -26,4 +27,5 @@ pub mod types;
 pub mod user;
 pub mod verification_token;
 
+pub use json::Json;
 pub use types::{DbList, PlatformList, StringList, Timestamp};

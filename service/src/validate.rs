@@ -24,6 +24,15 @@ pub const MAX_TEXT_LEN: usize = 64 * 1024;
 pub const MAX_INDEXED_TEXT_LEN: usize = 1024;
 /// Largest JSON document accepted, serialized, in bytes.
 pub const MAX_JSON_LEN: usize = 1024 * 1024;
+/// Deepest JSON nesting accepted (a scalar is depth 1, `[1]` depth 2).
+/// Every document accepted reads back: the read side decodes far deeper
+/// documents (see [`entity::Json`]), and serde_json's own limit is 128.
+pub const MAX_JSON_DEPTH: usize = 64;
+/// Earliest year a timestamp may have: both backends store 0001..=9999
+/// the same way (SQLite as fixed-width text, which sorts wrongly outside).
+pub const MIN_YEAR: i32 = 1;
+/// Latest year a timestamp may have.
+pub const MAX_YEAR: i32 = 9999;
 /// Most rows one batch insert accepts.
 pub const MAX_BATCH: usize = 10_000;
 /// Widest time-series range, in days (one result row per day).
@@ -168,24 +177,49 @@ pub fn non_negative(field: &'static str, value: Option<f64>) -> Result<()> {
     }
 }
 
-/// A JSON document of at most [`MAX_JSON_LEN`] bytes without NUL characters
-/// in its strings.
+/// A JSON document: nested at most [`MAX_JSON_DEPTH`] levels, at most
+/// [`MAX_JSON_LEN`] bytes serialized, and no NUL character in any string
+/// or object key (PostgreSQL's `jsonb` cannot store `\u0000`). A string
+/// holding a backslash followed by `u0000` is ordinary text and accepted.
+///
+/// The depth is checked first, without recursion, so that a hostile
+/// document cannot exhaust the stack before it is refused.
 ///
 /// # Errors
 /// [`Error::Invalid`] otherwise.
 pub fn json(field: &'static str, value: &serde_json::Value) -> Result<()> {
-    let text = value.to_string();
-    if text.len() > MAX_JSON_LEN {
+    use serde_json::Value;
+    // (value, depth) pairs still to visit; a scalar is depth 1.
+    let mut stack: Vec<(&Value, usize)> = vec![(value, 1)];
+    while let Some((v, depth)) = stack.pop() {
+        if depth > MAX_JSON_DEPTH {
+            return Err(Error::invalid(
+                field,
+                format!("JSON nested deeper than {MAX_JSON_DEPTH} levels"),
+            ));
+        }
+        match v {
+            Value::String(s) if s.contains('\0') => {
+                return Err(Error::invalid(field, "contains a NUL character"));
+            }
+            Value::Array(items) => stack.extend(items.iter().map(|i| (i, depth + 1))),
+            Value::Object(map) => {
+                for (k, item) in map {
+                    if k.contains('\0') {
+                        return Err(Error::invalid(field, "contains a NUL character"));
+                    }
+                    stack.push((item, depth + 1));
+                }
+            }
+            _ => {}
+        }
+    }
+    let len = value.to_string().len();
+    if len > MAX_JSON_LEN {
         return Err(Error::invalid(
             field,
-            format!(
-                "{} bytes of JSON is more than the {MAX_JSON_LEN} allowed",
-                text.len()
-            ),
+            format!("{len} bytes of JSON is more than the {MAX_JSON_LEN} allowed"),
         ));
-    }
-    if text.contains("\\u0000") {
-        return Err(Error::invalid(field, "contains a NUL character"));
     }
     Ok(())
 }
@@ -198,11 +232,40 @@ pub fn opt_json(field: &'static str, value: Option<&serde_json::Value>) -> Resul
     value.map_or(Ok(()), |v| json(field, v))
 }
 
-/// `from <= to` where both are given.
+/// A timestamp within years [`MIN_YEAR`]..=[`MAX_YEAR`], the range both
+/// backends store and order alike.
 ///
 /// # Errors
-/// [`Error::Invalid`] for an inverted range.
+/// [`Error::Invalid`] outside it.
+pub fn timestamp(field: &'static str, value: Timestamp) -> Result<()> {
+    use chrono::Datelike;
+    let year = value.as_datetime().year();
+    if (MIN_YEAR..=MAX_YEAR).contains(&year) {
+        Ok(())
+    } else {
+        Err(Error::invalid(
+            field,
+            format!("year {year} is outside {MIN_YEAR:04}..={MAX_YEAR}"),
+        ))
+    }
+}
+
+/// An optional timestamp, as [`timestamp`].
+///
+/// # Errors
+/// [`Error::Invalid`] outside the range.
+pub fn opt_timestamp(field: &'static str, value: Option<Timestamp>) -> Result<()> {
+    value.map_or(Ok(()), |v| timestamp(field, v))
+}
+
+/// `from <= to` where both are given, each within the range of
+/// [`timestamp`].
+///
+/// # Errors
+/// [`Error::Invalid`] for a bound out of range or an inverted range.
 pub fn range(field: &'static str, from: Option<Timestamp>, to: Option<Timestamp>) -> Result<()> {
+    opt_timestamp(field, from)?;
+    opt_timestamp(field, to)?;
     match (from, to) {
         (Some(f), Some(t)) if f > t => {
             Err(Error::invalid(field, format!("from {f} is after to {t}")))

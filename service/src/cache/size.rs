@@ -52,20 +52,35 @@ impl ApproxBytes for entity::enums::Platform {
 }
 
 impl ApproxBytes for serde_json::Value {
+    /// Walks the document with an explicit stack: a document read from
+    /// the database may be nested far deeper than the call stack allows.
     fn heap_bytes(&self) -> usize {
         use serde_json::Value;
-        match self {
-            Value::Null | Value::Bool(_) | Value::Number(_) => 0,
-            Value::String(s) => s.capacity(),
-            Value::Array(items) => {
-                items.capacity() * std::mem::size_of::<Value>()
-                    + items.iter().map(ApproxBytes::heap_bytes).sum::<usize>()
+        let mut total = 0;
+        let mut stack = vec![self];
+        while let Some(v) = stack.pop() {
+            match v {
+                Value::Null | Value::Bool(_) | Value::Number(_) => {}
+                Value::String(s) => total += s.capacity(),
+                Value::Array(items) => {
+                    total += items.capacity() * std::mem::size_of::<Value>();
+                    stack.extend(items);
+                }
+                Value::Object(map) => {
+                    for (k, item) in map {
+                        total += k.capacity() + 48 + std::mem::size_of::<Value>();
+                        stack.push(item);
+                    }
+                }
             }
-            Value::Object(map) => map
-                .iter()
-                .map(|(k, v)| k.capacity() + 48 + std::mem::size_of::<Value>() + v.heap_bytes())
-                .sum(),
         }
+        total
+    }
+}
+
+impl ApproxBytes for entity::Json {
+    fn heap_bytes(&self) -> usize {
+        self.0.heap_bytes()
     }
 }
 

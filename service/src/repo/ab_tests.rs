@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use entity::enums::AbTestStatus;
-use entity::{Timestamp, ab_test};
+use entity::{Json, Timestamp, ab_test};
 use sea_orm::ActiveValue::NotSet;
 use sea_orm::{ConnectionTrait, TransactionTrait};
 
@@ -118,13 +118,13 @@ where
             name: input.name,
             description: input.description,
             status: input.status,
-            variants: input.variants,
+            variants: input.variants.into(),
             results: None,
             winner: None,
             confidence: None,
             start_date,
             end_date: input.end_date,
-            settings: input.settings,
+            settings: input.settings.map(Json),
         };
         self.0.insert(model, Change::AbTest).await
     }
@@ -156,6 +156,7 @@ where
         if let Some(Some(s)) = &input.settings {
             validate::json("settings", s)?;
         }
+        validate::opt_timestamp("end_date", input.end_date.flatten())?;
         if input == AbTestUpdate::default() {
             return Err(Error::invalid("update", "no field to change"));
         }
@@ -166,13 +167,13 @@ where
             name: set_if(input.name),
             description: set_if(input.description),
             status: set_if(input.status),
-            variants: set_if(input.variants),
-            results: set_if(input.results),
+            variants: set_if(input.variants.map(Json)),
+            results: set_if(input.results.map(|v| v.map(Json))),
             winner: set_if(input.winner),
             confidence: set_if(input.confidence),
             start_date: NotSet,
             end_date: set_if(input.end_date),
-            settings: set_if(input.settings),
+            settings: set_if(input.settings.map(|v| v.map(Json))),
         };
         // A new end must not precede the stored start: checked in the UPDATE.
         let guard = match input_end {

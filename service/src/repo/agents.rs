@@ -1,6 +1,7 @@
 //! AI agents.
 
 use async_trait::async_trait;
+use entity::Json;
 use entity::agent;
 use entity::enums::{AgentStatus, AgentType};
 use sea_orm::ActiveValue::{NotSet, Set};
@@ -98,8 +99,8 @@ where
             name: input.name,
             r#type: input.r#type,
             status: input.status,
-            capabilities: input.capabilities,
-            settings: input.settings,
+            capabilities: input.capabilities.map(Json),
+            settings: input.settings.map(Json),
             version: input.version,
             created_at: now,
             updated_at: now,
@@ -133,8 +134,8 @@ where
             name: set_if(input.name),
             r#type: set_if(input.r#type),
             status: set_if(input.status),
-            capabilities: set_if(input.capabilities),
-            settings: set_if(input.settings),
+            capabilities: set_if(input.capabilities.map(|v| v.map(Json))),
+            settings: set_if(input.settings.map(|v| v.map(Json))),
             version: set_if(input.version),
             created_at: NotSet,
             updated_at: Set(now()),

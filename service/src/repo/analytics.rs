@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use entity::enums::AnalyticsType;
-use entity::{Timestamp, analytics};
+use entity::{Json, Timestamp, analytics};
 use sea_orm::ActiveValue::NotSet;
 use sea_orm::{ConnectionTrait, TransactionTrait};
 
@@ -53,6 +53,7 @@ impl NewAnalytics {
             validate::id("user_id", u)?;
         }
         validate::json("data", &self.data)?;
+        validate::opt_timestamp("date", self.date)?;
         if let Some(p) = &self.period {
             validate::required_text("period", p, 64)?;
         }
@@ -72,10 +73,10 @@ impl NewAnalytics {
             campaign_id: campaign_id.or(self.campaign_id),
             user_id: self.user_id,
             r#type: self.r#type,
-            data: self.data,
+            data: self.data.into(),
             period: self.period,
             date: self.date.unwrap_or_else(now),
-            metadata: self.metadata,
+            metadata: self.metadata.map(Json),
         }
     }
 }
@@ -179,6 +180,7 @@ where
         if let Some(Some(p)) = &input.period {
             validate::required_text("period", p, 64)?;
         }
+        validate::opt_timestamp("date", input.date)?;
         if let Some(Some(m)) = &input.metadata {
             validate::json("metadata", m)?;
         }
@@ -190,10 +192,10 @@ where
             campaign_id: NotSet,
             user_id: NotSet,
             r#type: set_if(input.r#type),
-            data: set_if(input.data),
+            data: set_if(input.data.map(Json)),
             period: set_if(input.period),
             date: set_if(input.date),
-            metadata: set_if(input.metadata),
+            metadata: set_if(input.metadata.map(|v| v.map(Json))),
         };
         let model = update_by_id::<analytics::Entity, _>(
             self.0.conn,

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use entity::enums::{CampaignStatus, CampaignType, Platform};
-use entity::{DbList, Timestamp, analytics, campaign};
+use entity::{DbList, Json, Timestamp, analytics, campaign};
 use sea_orm::ActiveValue::{NotSet, Set};
 use sea_orm::{
     ActiveModelTrait, ConnectionTrait, IntoActiveModel, TransactionSession, TransactionTrait,
@@ -97,10 +97,10 @@ impl NewCampaign {
             budget: self.budget,
             start_date: self.start_date,
             end_date: self.end_date,
-            target_audience: self.target_audience,
+            target_audience: self.target_audience.map(Json),
             platforms: DbList(self.platforms),
-            metrics: self.metrics,
-            settings: self.settings,
+            metrics: self.metrics.map(Json),
+            settings: self.settings.map(Json),
             created_at: now,
             updated_at: now,
             user_id: self.user_id,
@@ -138,6 +138,8 @@ impl CampaignUpdate {
         if let Some(budget) = self.budget {
             validate::non_negative("budget", budget)?;
         }
+        validate::opt_timestamp("start_date", self.start_date.flatten())?;
+        validate::opt_timestamp("end_date", self.end_date.flatten())?;
         if let (Some(Some(start)), Some(Some(end))) = (self.start_date, self.end_date) {
             validate::range("end_date", Some(start), Some(end))?;
         }
@@ -289,10 +291,10 @@ where
             budget: set_if(input.budget),
             start_date: set_if(input.start_date),
             end_date: set_if(input.end_date),
-            target_audience: set_if(input.target_audience),
+            target_audience: set_if(input.target_audience.map(|v| v.map(Json))),
             platforms: set_if(input.platforms.map(DbList)),
-            metrics: set_if(input.metrics),
-            settings: set_if(input.settings),
+            metrics: set_if(input.metrics.map(|v| v.map(Json))),
+            settings: set_if(input.settings.map(|v| v.map(Json))),
             created_at: NotSet,
             updated_at: Set(now()),
             user_id: NotSet,

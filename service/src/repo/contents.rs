@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use entity::Json;
 use entity::content;
 use entity::enums::{ContentStatus, ContentType, Platform};
 use sea_orm::ActiveValue::{NotSet, Set};
@@ -121,10 +122,10 @@ where
             title: input.title,
             r#type: input.r#type,
             platform: input.platform,
-            content: input.content,
+            content: input.content.into(),
             status: input.status,
-            performance: input.performance,
-            metadata: input.metadata,
+            performance: input.performance.map(Json),
+            metadata: input.metadata.map(Json),
             created_at: now,
             updated_at: now,
         };
@@ -157,10 +158,10 @@ where
             title: set_if(input.title),
             r#type: set_if(input.r#type),
             platform: set_if(input.platform),
-            content: set_if(input.content),
+            content: set_if(input.content.map(Json)),
             status: set_if(input.status),
-            performance: set_if(input.performance),
-            metadata: set_if(input.metadata),
+            performance: set_if(input.performance.map(|v| v.map(Json))),
+            metadata: set_if(input.metadata.map(|v| v.map(Json))),
             created_at: NotSet,
             updated_at: Set(now()),
         };

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use entity::enums::ExecutionStatus;
-use entity::{Timestamp, agent_execution};
+use entity::{Json, Timestamp, agent_execution};
 use sea_orm::ActiveValue::{NotSet, Set};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
@@ -136,20 +136,21 @@ where
         validate::required_text("task", &input.task, validate::MAX_INDEXED_TEXT_LEN)?;
         validate::opt_json("payload", input.payload.as_ref())?;
         validate::opt_json("metadata", input.metadata.as_ref())?;
+        validate::opt_timestamp("started_at", input.started_at)?;
         let model = agent_execution::Model {
             id: ids::new_id(),
             agent_id: input.agent_id,
             campaign_id: input.campaign_id,
             user_id: input.user_id,
             task: input.task,
-            payload: input.payload,
+            payload: input.payload.map(Json),
             result: None,
             status: ExecutionStatus::Running,
             performance: None,
             error: None,
             started_at: input.started_at.unwrap_or_else(Timestamp::now),
             completed_at: None,
-            metadata: input.metadata,
+            metadata: input.metadata.map(Json),
         };
         self.0.insert(model, Change::Execution).await
     }
@@ -171,6 +172,7 @@ where
         validate::opt_finite("performance", completion.performance)?;
         validate::opt_text("error", completion.error.as_deref(), validate::MAX_TEXT_LEN)?;
         validate::opt_json("result", completion.result.as_ref())?;
+        validate::opt_timestamp("completed_at", completion.completed_at)?;
         let completed_at = completion.completed_at.unwrap_or_else(Timestamp::now);
         let am = agent_execution::ActiveModel {
             id: NotSet,
@@ -179,7 +181,7 @@ where
             user_id: NotSet,
             task: NotSet,
             payload: NotSet,
-            result: Set(completion.result),
+            result: Set(completion.result.map(Json)),
             status: Set(completion.status),
             performance: Set(completion.performance),
             error: Set(completion.error),

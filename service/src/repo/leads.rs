@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use entity::enums::LeadStatus;
-use entity::{DbList, lead};
+use entity::{DbList, Json, lead};
 use sea_orm::ActiveValue::{NotSet, Set};
 use sea_orm::{ConnectionTrait, TransactionTrait};
 
@@ -65,7 +65,7 @@ impl NewLead {
             status: self.status.unwrap_or(LeadStatus::New),
             score: self.score,
             tags: DbList(self.tags),
-            metadata: self.metadata,
+            metadata: self.metadata.map(Json),
             created_at: now,
             updated_at: now,
         }
@@ -198,7 +198,7 @@ where
             status: set_if(input.status),
             score: set_if(input.score),
             tags: set_if(input.tags.map(DbList)),
-            metadata: set_if(input.metadata),
+            metadata: set_if(input.metadata.map(|v| v.map(Json))),
             created_at: NotSet,
             updated_at: Set(now()),
         };

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use entity::enums::Platform;
-use entity::{Timestamp, trend};
+use entity::{Json, Timestamp, trend};
 use sea_orm::ActiveValue::NotSet;
 use sea_orm::{ConnectionTrait, TransactionTrait};
 
@@ -58,6 +58,7 @@ impl NewTrend {
             validate::MAX_INDEXED_TEXT_LEN,
         )?;
         validate::finite("score", self.score)?;
+        validate::opt_timestamp("detected_at", self.detected_at)?;
         validate::opt_finite("growth", self.growth)?;
         validate::json("data", &self.data)
     }
@@ -71,7 +72,7 @@ impl NewTrend {
             score: self.score,
             volume: self.volume,
             growth: self.growth,
-            data: self.data,
+            data: self.data.into(),
             detected_at: self.detected_at.unwrap_or_else(now),
         }
     }
@@ -185,7 +186,7 @@ where
             score: set_if(input.score),
             volume: set_if(input.volume),
             growth: set_if(input.growth),
-            data: set_if(input.data),
+            data: set_if(input.data.map(Json)),
             detected_at: NotSet,
         };
         let model =

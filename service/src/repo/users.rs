@@ -44,7 +44,8 @@ impl NewUser {
     fn validate(&self) -> Result<()> {
         validate::email("email", &self.email)?;
         validate::opt_text("name", self.name.as_deref(), validate::MAX_TEXT_LEN)?;
-        validate::opt_text("avatar", self.avatar.as_deref(), validate::MAX_TEXT_LEN)
+        validate::opt_text("avatar", self.avatar.as_deref(), validate::MAX_TEXT_LEN)?;
+        validate::opt_timestamp("email_verified", self.email_verified)
     }
 }
 
@@ -131,6 +132,7 @@ where
         if let Some(Some(name)) = &input.name {
             validate::text("name", name, validate::MAX_TEXT_LEN)?;
         }
+        validate::opt_timestamp("email_verified", input.email_verified.flatten())?;
         if let Some(Some(avatar)) = &input.avatar {
             validate::text("avatar", avatar, validate::MAX_TEXT_LEN)?;
         }
