@@ -7,10 +7,10 @@
 //! | `NEONHUB_POOL_MAX_CONNECTIONS` | pool size | 10 |
 //! | `NEONHUB_POOL_MIN_CONNECTIONS` | connections kept open when idle | 0 |
 //! | `NEONHUB_POOL_ACQUIRE_TIMEOUT_MS` | wait for a pooled connection before [`Error::Unavailable`](crate::Error::Unavailable) | 5000 |
-//! | `NEONHUB_CONNECT_TIMEOUT_MS` | establishing one connection | 5000 |
+//! | `NEONHUB_CONNECT_TIMEOUT_MS` | PostgreSQL: establishing one connection — `connect`'s reachability check and the fail-fast circuit's probes (a silent server fails calls after about 100 ms plus this) | 5000 |
 //! | `NEONHUB_POOL_IDLE_TIMEOUT_SECS` | close connections idle this long (0: never) | 600 |
-//! | `NEONHUB_STATEMENT_TIMEOUT_MS` | PostgreSQL `statement_timeout` (0: none) | 0 |
-//! | `NEONHUB_SQLITE_BUSY_TIMEOUT_MS` | SQLite: wait for a write lock | 5000 |
+//! | `NEONHUB_STATEMENT_TIMEOUT_MS` | PostgreSQL `statement_timeout` (0: none); a cancelled statement is [`Error::Timeout`](crate::Error::Timeout) | 0 |
+//! | `NEONHUB_SQLITE_BUSY_TIMEOUT_MS` | SQLite: wait for another process's write lock (this handle's own writers queue in-process) | 5000 |
 //! | `NEONHUB_CACHE_ENABLED` | the query cache's switch (`true`/`false`) | `true` |
 //! | `NEONHUB_CACHE_CAPACITY_BYTES` | the cache's weight bound (approximate bytes of results) | 67108864 (64 MiB) |
 //! | `NEONHUB_CACHE_TTL_<QUERY>_SECS` | TTL of one query, `<QUERY>` its SPEC name in capitals (`NEONHUB_CACHE_TTL_USERS_BY_ROLE_SECS`) | SPEC §4: 300; agent_performance 600; high_value_leads 900; trending_keywords 180 |
@@ -275,6 +275,13 @@ impl Config {
     /// Serves Prometheus metrics on `addr`.
     pub fn with_metrics_addr(mut self, addr: SocketAddr) -> Self {
         self.metrics_addr = Some(addr);
+        self
+    }
+
+    /// Sets PostgreSQL's `statement_timeout` (`None`: none). A statement
+    /// cancelled by it is [`Error::Timeout`](crate::Error::Timeout).
+    pub fn with_statement_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.statement_timeout = timeout;
         self
     }
 

@@ -3,10 +3,11 @@
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use sea_orm::sqlx::postgres::PgConnectOptions;
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
-    ConnectOptions, Database, DatabaseBackend, DatabaseConnection, DatabaseTransaction,
-    TransactionTrait,
+    ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection,
+    TransactionSession, TransactionTrait,
 };
 
 use crate::cache::{CacheStats, QueryCache};
@@ -14,6 +15,7 @@ use crate::change::Change;
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::metrics::{Metrics, MetricsSnapshot, names};
+use crate::pool::{Conn, Health, ProbeTarget, TxConn};
 use crate::queries::{DashboardQuery, Query};
 use crate::repo::{
     AbTests, Agents, AnalyticsRepo, Campaigns, Contents, Executions, Leads, Repo, Trends, Users,
@@ -29,7 +31,7 @@ pub struct NeonDb {
 }
 
 struct Inner {
-    conn: DatabaseConnection,
+    conn: Conn,
     config: Config,
     cache: QueryCache,
     metrics: Arc<Metrics>,
@@ -47,53 +49,79 @@ impl std::fmt::Debug for NeonDb {
 impl NeonDb {
     /// Opens the pool described by `config`.
     ///
+    /// PostgreSQL: one direct connection is made first, within the connect
+    /// timeout, so that an unreachable or silent server fails here at once
+    /// (`Unavailable`) instead of after the pool's acquire timeout; the
+    /// pool then opens connections as calls need them.
+    ///
     /// SQLite is opened for concurrent use: WAL journal (readers never wait
-    /// for the writer), `synchronous = NORMAL`, foreign keys on, and a busy
-    /// timeout so writers queue instead of failing. Use a file: every
-    /// connection to `sqlite::memory:` would be a database of its own.
+    /// for the writer), `synchronous = NORMAL`, foreign keys on, a busy
+    /// timeout for other processes' writers, a pool of readers and one
+    /// writer connection that every write and transaction queues for
+    /// ([`crate::pool`]). Use a file: every connection to `sqlite::memory:`
+    /// is a database of its own, so an in-memory database gets a single
+    /// connection for everything.
     ///
     /// # Errors
     /// [`Error::Invalid`] for bad settings; [`Error::Unavailable`] if the
     /// database cannot be reached.
     pub async fn connect(config: Config) -> Result<Self> {
         config.validate()?;
-        let mut options = ConnectOptions::new(config.database_url.expose().to_owned());
-        options
-            .max_connections(config.max_connections)
-            .min_connections(config.min_connections)
-            .acquire_timeout(config.acquire_timeout)
-            .connect_timeout(config.connect_timeout)
-            .idle_timeout(config.idle_timeout)
-            .sqlx_logging(false);
-        if let Some(timeout) = config.statement_timeout
-            && config.database_url.is_postgres()
-        {
-            options.statement_timeout(timeout);
-        }
-        let busy = config.sqlite_busy_timeout;
-        options.map_sqlx_sqlite_opts(move |o| {
-            o.journal_mode(SqliteJournalMode::Wal)
-                .synchronous(SqliteSynchronous::Normal)
-                .foreign_keys(true)
-                .busy_timeout(busy)
-        });
-        let mut conn = Database::connect(options)
-            .await
-            .map_err(|e| match Error::from(e) {
-                Error::Database(e) => Error::Unavailable(e),
-                other => other,
-            })?;
+        let unavailable = |e: sea_orm::DbErr| match Error::from(e) {
+            Error::Database(e) => Error::Unavailable(e),
+            other => other,
+        };
         // The recorder first, so the handles below register with it.
         crate::metrics::install_prometheus(config.metrics_addr);
         let metrics = Arc::new(Metrics::new(config.slow_query_threshold));
-        // Right after connecting: every later clone of `conn` reports.
-        let sink = metrics.clone();
-        conn.set_metric_callback(move |info| {
-            sink.record_statement(&info.statement.sql, info.elapsed, info.failed);
-        });
+        let conn = if config.database_url.is_postgres() {
+            let target = ProbeTarget {
+                options: config
+                    .database_url
+                    .expose()
+                    .parse::<PgConnectOptions>()
+                    .map_err(|e| {
+                        Error::invalid(
+                            "DATABASE_URL",
+                            format!("{} is not a PostgreSQL URL: {e}", config.database_url),
+                        )
+                    })?,
+                connect_timeout: config.connect_timeout,
+            };
+            crate::pool::probe_once(&target)
+                .await
+                .map_err(unavailable)?;
+            let mut options = pool_options(&config, config.max_connections);
+            options.connect_lazy(true);
+            if let Some(timeout) = config.statement_timeout {
+                options.statement_timeout(timeout);
+            }
+            let mut read = Database::connect(options).await.map_err(unavailable)?;
+            watch_statements(&mut read, &metrics);
+            Conn::new(read, None, Arc::new(Health::new(Some(target))))
+        } else {
+            let url = config.database_url.expose();
+            let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+            let readers = if in_memory { 1 } else { config.max_connections };
+            let mut read = Database::connect(sqlite_options(&config, readers, in_memory))
+                .await
+                .map_err(unavailable)?;
+            watch_statements(&mut read, &metrics);
+            let write = if in_memory {
+                None
+            } else {
+                let mut w = Database::connect(sqlite_options(&config, 1, true))
+                    .await
+                    .map_err(unavailable)?;
+                watch_statements(&mut w, &metrics);
+                Some(w)
+            };
+            Conn::new(read, write, Arc::new(Health::new(None)))
+        };
         let cache = QueryCache::new(config.cache.clone());
         metrics::gauge!(names::DB_POOL_MAX_CONNECTIONS).set(f64::from(config.max_connections));
         metrics::gauge!(names::CACHE_CAPACITY_BYTES).set(config.cache.capacity_bytes as f64);
+        metrics::gauge!(names::DB_CIRCUIT_OPEN).set(0.0);
         Ok(Self {
             inner: Arc::new(Inner {
                 conn,
@@ -150,11 +178,11 @@ impl NeonDb {
         metrics::counter!(names::CACHE_BYPASSES_TOTAL).absolute(stats.bypasses);
         let (size, idle) = match self.backend() {
             DatabaseBackend::Postgres => {
-                let pool = self.inner.conn.get_postgres_connection_pool();
+                let pool = self.inner.conn.reader().get_postgres_connection_pool();
                 (pool.size(), pool.num_idle())
             }
             _ => {
-                let pool = self.inner.conn.get_sqlite_connection_pool();
+                let pool = self.inner.conn.reader().get_sqlite_connection_pool();
                 (pool.size(), pool.num_idle())
             }
         };
@@ -164,9 +192,23 @@ impl NeonDb {
             .set(f64::from(size.saturating_sub(idle)));
     }
 
-    /// The SeaORM connection (a pool), for statements of your own.
+    /// The SeaORM connection (a pool), for statements of your own. On
+    /// SQLite this is the readers' pool: writes sent here wait for the
+    /// write lock (busy timeout) like another process's would.
     pub fn connection(&self) -> &DatabaseConnection {
+        self.inner.conn.reader()
+    }
+
+    /// The connections the repositories use: the pool through the
+    /// fail-fast circuit, and on SQLite the one writer.
+    pub fn conn(&self) -> &Conn {
         &self.inner.conn
+    }
+
+    /// Whether the fail-fast circuit is open (calls fail at once with
+    /// [`Error::Unavailable`] while the server is probed).
+    pub fn is_unavailable(&self) -> bool {
+        self.inner.conn.health().is_open()
     }
 
     /// PostgreSQL or SQLite.
@@ -272,52 +314,52 @@ impl NeonDb {
         }
     }
 
-    fn repo(&self) -> Repo<'_, DatabaseConnection> {
+    fn repo(&self) -> Repo<'_, Conn> {
         Repo::new(&self.inner.conn, self, None)
     }
 
     /// Users.
-    pub fn users(&self) -> Users<'_, DatabaseConnection> {
+    pub fn users(&self) -> Users<'_, Conn> {
         Users(self.repo())
     }
 
     /// Campaigns.
-    pub fn campaigns(&self) -> Campaigns<'_, DatabaseConnection> {
+    pub fn campaigns(&self) -> Campaigns<'_, Conn> {
         Campaigns(self.repo())
     }
 
     /// AI agents.
-    pub fn agents(&self) -> Agents<'_, DatabaseConnection> {
+    pub fn agents(&self) -> Agents<'_, Conn> {
         Agents(self.repo())
     }
 
     /// Agent executions.
-    pub fn executions(&self) -> Executions<'_, DatabaseConnection> {
+    pub fn executions(&self) -> Executions<'_, Conn> {
         Executions(self.repo())
     }
 
     /// Analytics rows.
-    pub fn analytics(&self) -> AnalyticsRepo<'_, DatabaseConnection> {
+    pub fn analytics(&self) -> AnalyticsRepo<'_, Conn> {
         AnalyticsRepo(self.repo())
     }
 
     /// Content.
-    pub fn contents(&self) -> Contents<'_, DatabaseConnection> {
+    pub fn contents(&self) -> Contents<'_, Conn> {
         Contents(self.repo())
     }
 
     /// Leads.
-    pub fn leads(&self) -> Leads<'_, DatabaseConnection> {
+    pub fn leads(&self) -> Leads<'_, Conn> {
         Leads(self.repo())
     }
 
     /// Trends.
-    pub fn trends(&self) -> Trends<'_, DatabaseConnection> {
+    pub fn trends(&self) -> Trends<'_, Conn> {
         Trends(self.repo())
     }
 
     /// A/B tests.
-    pub fn ab_tests(&self) -> AbTests<'_, DatabaseConnection> {
+    pub fn ab_tests(&self) -> AbTests<'_, Conn> {
         AbTests(self.repo())
     }
 
@@ -339,6 +381,47 @@ impl NeonDb {
     }
 }
 
+/// Pool settings shared by every pool of a handle.
+fn pool_options(config: &Config, max: u32) -> ConnectOptions {
+    let mut options = ConnectOptions::new(config.database_url.expose().to_owned());
+    options
+        .max_connections(max)
+        .min_connections(config.min_connections.min(max))
+        .acquire_timeout(config.acquire_timeout)
+        .idle_timeout(config.idle_timeout)
+        .sqlx_logging(false);
+    options
+}
+
+/// A SQLite pool of `max` connections; `pinned`: never closed while the
+/// handle lives (the writer, and an in-memory database's one connection).
+fn sqlite_options(config: &Config, max: u32, pinned: bool) -> ConnectOptions {
+    let mut options = pool_options(config, max);
+    if pinned {
+        options
+            .min_connections(max)
+            .max_lifetime(None)
+            .idle_timeout(None);
+    }
+    let busy = config.sqlite_busy_timeout;
+    options.map_sqlx_sqlite_opts(move |o| {
+        o.journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(busy)
+    });
+    options
+}
+
+/// Times every statement of `conn` (SeaORM's metric callback); set right
+/// after connecting, so that every clone of `conn` reports.
+fn watch_statements(conn: &mut DatabaseConnection, metrics: &Arc<Metrics>) {
+    let sink = metrics.clone();
+    conn.set_metric_callback(move |info| {
+        sink.record_statement(&info.statement.sql, info.elapsed, info.failed);
+    });
+}
+
 /// What [`NeonDb::warm`] did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct WarmReport {
@@ -350,92 +433,98 @@ pub struct WarmReport {
 
 /// A database transaction with the repositories bound to it.
 pub struct Tx {
-    txn: DatabaseTransaction,
+    txn: TxConn,
     db: NeonDb,
     pending: Mutex<Vec<Change>>,
 }
 
 impl Tx {
-    fn repo(&self) -> Repo<'_, DatabaseTransaction> {
+    fn repo(&self) -> Repo<'_, TxConn> {
         Repo::new(&self.txn, &self.db, Some(&self.pending))
     }
 
-    /// The SeaORM transaction, for statements of your own.
-    pub fn connection(&self) -> &DatabaseTransaction {
+    /// The transaction, for statements of your own (a SeaORM
+    /// `ConnectionTrait`; a failure there also makes [`Tx::commit`] roll
+    /// back on PostgreSQL).
+    pub fn connection(&self) -> &TxConn {
         &self.txn
     }
 
     /// Users.
-    pub fn users(&self) -> Users<'_, DatabaseTransaction> {
+    pub fn users(&self) -> Users<'_, TxConn> {
         Users(self.repo())
     }
 
     /// Campaigns.
-    pub fn campaigns(&self) -> Campaigns<'_, DatabaseTransaction> {
+    pub fn campaigns(&self) -> Campaigns<'_, TxConn> {
         Campaigns(self.repo())
     }
 
     /// AI agents.
-    pub fn agents(&self) -> Agents<'_, DatabaseTransaction> {
+    pub fn agents(&self) -> Agents<'_, TxConn> {
         Agents(self.repo())
     }
 
     /// Agent executions.
-    pub fn executions(&self) -> Executions<'_, DatabaseTransaction> {
+    pub fn executions(&self) -> Executions<'_, TxConn> {
         Executions(self.repo())
     }
 
     /// Analytics rows.
-    pub fn analytics(&self) -> AnalyticsRepo<'_, DatabaseTransaction> {
+    pub fn analytics(&self) -> AnalyticsRepo<'_, TxConn> {
         AnalyticsRepo(self.repo())
     }
 
     /// Content.
-    pub fn contents(&self) -> Contents<'_, DatabaseTransaction> {
+    pub fn contents(&self) -> Contents<'_, TxConn> {
         Contents(self.repo())
     }
 
     /// Leads.
-    pub fn leads(&self) -> Leads<'_, DatabaseTransaction> {
+    pub fn leads(&self) -> Leads<'_, TxConn> {
         Leads(self.repo())
     }
 
     /// Trends.
-    pub fn trends(&self) -> Trends<'_, DatabaseTransaction> {
+    pub fn trends(&self) -> Trends<'_, TxConn> {
         Trends(self.repo())
     }
 
     /// A/B tests.
-    pub fn ab_tests(&self) -> AbTests<'_, DatabaseTransaction> {
+    pub fn ab_tests(&self) -> AbTests<'_, TxConn> {
         AbTests(self.repo())
     }
 
     /// Commits, then reports what the transaction's writes changed.
     ///
     /// On PostgreSQL a statement that failed inside the transaction aborts
-    /// it; `commit` then rolls back and returns that state as
-    /// [`Error::Database`] instead of PostgreSQL's silent rollback. (SQLite
-    /// keeps a transaction usable after a failed statement, and commits the
-    /// writes that succeeded.)
+    /// it; `commit` then rolls back and returns that statement's error
+    /// (classified as the statement's call was) instead of PostgreSQL's
+    /// silent rollback. (SQLite keeps a transaction usable after a failed
+    /// statement, and commits the writes that succeeded.)
     ///
     /// # Errors
-    /// The database's error; then nothing was committed or reported.
+    /// The database's error; then nothing was committed or reported. A
+    /// connection lost during the commit is [`Error::Unavailable`]: the
+    /// server may or may not have committed, so the transaction's changes
+    /// are reported to the cache anyway (an extra invalidation costs only a
+    /// cache hit; a missing one would serve stale data).
     pub async fn commit(self) -> Result<()> {
         let Tx { txn, db, pending } = self;
-        // PostgreSQL turns COMMIT of a transaction in which a statement
-        // failed into a silent ROLLBACK; ask first, and say so.
-        if db.backend() == DatabaseBackend::Postgres {
-            use sea_orm::ConnectionTrait;
-            if let Err(e) = txn.execute_unprepared("SELECT 1").await {
-                // "current transaction is aborted": nothing will be kept.
-                let _ = txn.rollback().await;
-                return Err(Error::Database(e));
+        let changes = pending.into_inner().unwrap_or_else(|p| p.into_inner());
+        match txn.commit().await {
+            Ok(()) => {
+                db.apply_changes(&changes);
+                Ok(())
+            }
+            Err(e) => {
+                let error = Error::from(e);
+                if matches!(error, Error::Unavailable(_)) {
+                    db.apply_changes(&changes);
+                }
+                Err(error)
             }
         }
-        txn.commit().await?;
-        let changes = pending.into_inner().unwrap_or_else(|p| p.into_inner());
-        db.apply_changes(&changes);
-        Ok(())
     }
 
     /// Rolls back; nothing is reported.

@@ -20,7 +20,8 @@
 //! * [`cache`]: the query cache (TTLs, invalidation, coalescing);
 //! * [`change`]: what writes report, for cache invalidation;
 //! * [`ids`]: primary keys;
-//! * [`metrics`]: statement and call metrics, Prometheus, the snapshot.
+//! * [`metrics`]: statement and call metrics, Prometheus, the snapshot;
+//! * [`pool`]: the connections behind a handle and the fail-fast circuit.
 
 pub mod cache;
 pub mod change;
@@ -30,6 +31,7 @@ pub mod error;
 pub mod explain;
 pub mod ids;
 pub mod metrics;
+pub mod pool;
 pub mod queries;
 pub mod repo;
 pub mod sql;

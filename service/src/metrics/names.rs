@@ -40,6 +40,11 @@ pub const CACHE_CAPACITY_BYTES: &str = "neonhub_cache_capacity_bytes";
 pub const DB_POOL_CONNECTIONS: &str = "neonhub_db_pool_connections";
 /// Gauge: the pool's size limit.
 pub const DB_POOL_MAX_CONNECTIONS: &str = "neonhub_db_pool_max_connections";
+/// Gauge: 1 while the fail-fast circuit is open (the database refuses or
+/// does not answer; calls fail at once), else 0.
+pub const DB_CIRCUIT_OPEN: &str = "neonhub_db_circuit_open";
+/// Counter: times the fail-fast circuit opened.
+pub const DB_CIRCUIT_OPENS_TOTAL: &str = "neonhub_db_circuit_opens_total";
 
 /// Buckets of statement durations, seconds (100 µs to 10 s).
 pub const STATEMENT_BUCKETS: &[f64] = &[
@@ -120,4 +125,12 @@ pub fn describe() {
         "Pooled database connections, by state (idle, in_use)."
     );
     describe_gauge!(DB_POOL_MAX_CONNECTIONS, "The database pool's size limit.");
+    describe_gauge!(
+        DB_CIRCUIT_OPEN,
+        "1 while the database is unreachable and calls fail fast, else 0."
+    );
+    describe_counter!(
+        DB_CIRCUIT_OPENS_TOTAL,
+        "Times the fail-fast circuit opened (the database stopped accepting connections)."
+    );
 }
