@@ -46,7 +46,7 @@ enum Cleanup {
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 
-fn unique_suffix() -> String {
+pub(crate) fn unique_suffix() -> String {
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_nanos())
@@ -271,3 +271,4 @@ macro_rules! postgres_only {
 }
 
 pub mod catalog;
+pub mod cluster;

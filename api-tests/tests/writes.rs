@@ -365,6 +365,78 @@ both_backends! {
         assert_eq!(neon.users().get(&f.user.id).await.unwrap(), f.user);
     }
 
+    /// JSON and timestamps at the edges of what both backends store:
+    /// nesting past 64 levels and years outside 0001..=9999 are refused
+    /// before any SQL (for writes and for query bounds); a literal
+    /// backslash-u0000 is text, not NUL; what is accepted reads back; and a
+    /// row another writer stored with a document nested far deeper than
+    /// serde_json's limit does not break the queries that return it.
+    async fn json_and_timestamps_at_the_edges(db) {
+        db.migrate().await;
+        let neon = db.service().await;
+        let f = fixture(&neon).await;
+        let mut n = 0usize;
+        fn nested(depth: usize) -> serde_json::Value {
+            let mut v = json!("leaf");
+            for _ in 1..depth {
+                v = json!([v]);
+            }
+            v
+        }
+        let lead = |metadata| NewLead { email: "deep@example.com".into(), score: Some(9.9), metadata: Some(metadata), ..NewLead::default() };
+        rejects!(db, n, "metadata", neon.leads().create(lead(nested(65))));
+        rejects!(db, n, "metadata", neon.leads().create(lead(nested(200))));
+        rejects!(db, n, "metadata", neon.leads().update(&f.lead, LeadUpdate { metadata: Some(Some(nested(1_000))), ..Default::default() }));
+        rejects!(db, n, "metadata", neon.leads().create(lead(json!({"a\u{0}b": 1}))));
+        // Accepted at the bound, and equal when read back.
+        let ok = neon.leads().create(lead(nested(64))).await.unwrap();
+        assert_eq!(neon.uncached().leads().get(&ok.id).await.unwrap().metadata, Some(entity::Json(nested(64))));
+        // A backslash followed by u0000 is four characters of text.
+        let literal = json!({"path": "C:\\u0000dir", "k\\u0000": true});
+        let saved = neon.leads().create(NewLead { email: "lit@example.com".into(), metadata: Some(literal.clone()), ..NewLead::default() }).await.unwrap();
+        assert_eq!(neon.uncached().leads().get(&saved.id).await.unwrap().metadata, Some(entity::Json(literal)));
+
+        // Another writer (Prisma, psql) stores a document 200 levels deep.
+        let deep_text = nested(200).to_string();
+        let cast = if db.backend == api_tests::Backend::Postgres { "::jsonb" } else { "" };
+        let ts = if db.backend == api_tests::Backend::Postgres { "now()" } else { "'2025-03-10 00:00:00.000'" };
+        sea_orm::ConnectionTrait::execute_unprepared(&db.conn, &format!(
+            r#"INSERT INTO "leads" ("id", "email", "status", "score", "metadata", "createdAt", "updatedAt") VALUES ('deep-foreign', 'x@example.com', 'NEW', 9.95, '{deep_text}'{cast}, {ts}, {ts})"#
+        )).await.unwrap();
+        let top = neon.leads().high_value(Some(9.9), None).await.expect("a deep document does not poison the query");
+        let row = top.iter().find(|l| l.id == "deep-foreign").expect("the deep row is listed");
+        assert_eq!(row.metadata.as_ref().map(|m| m.to_string()), Some(deep_text));
+
+        // Timestamps: one range on both backends, for writes and bounds.
+        use chrono::TimeZone;
+        let year = |y: i32| Timestamp::from(chrono::Utc.with_ymd_and_hms(y, 6, 1, 0, 0, 0).single().unwrap());
+        for bad in [year(0), year(-4714), year(-5000), year(10_000)] {
+            rejects!(db, n, "started_at", neon.executions().start(NewExecution { started_at: Some(bad), ..NewExecution::new(&f.agent.id, "t") }));
+            rejects!(db, n, "date", neon.analytics().create(NewAnalytics { date: Some(bad), ..NewAnalytics::new(AnalyticsType::Reach, json!({})) }));
+            rejects!(db, n, "date", neon.analytics().update(&f.analytics, AnalyticsUpdate { date: Some(bad), ..Default::default() }));
+            rejects!(db, n, "detected_at", neon.trends().create(NewTrend { detected_at: Some(bad), ..NewTrend::new("k", Platform::Email, 1.0) }));
+            rejects!(db, n, "email_verified", neon.users().create(NewUser { email_verified: Some(bad), ..NewUser::new("y@example.com") }));
+            rejects!(db, n, "end_date", neon.campaigns().update(&f.campaign.id, CampaignUpdate { end_date: Some(Some(bad)), ..Default::default() }));
+            rejects!(db, n, "completed_at", neon.executions().complete(&f.execution, Completion { completed_at: Some(bad), ..Completion::new(ExecutionStatus::Completed) }));
+            let statements = neon.metrics().statements_total();
+            rejects!(db, n, "from", neon.executions().agent_performance(&f.agent.id, Some(bad), None));
+            rejects!(db, n, "from", neon.executions().agent_performance(&f.agent.id, None, Some(bad)));
+            rejects!(db, n, "from", neon.analytics().time_series(AnalyticsType::Clicks, "daily", bad, bad));
+            assert_eq!(neon.metrics().statements_total(), statements, "bounds are refused before any SQL");
+        }
+        // The edges of the range are accepted, and sort right on both
+        // backends (SQLite compares the text form).
+        let first = Timestamp::from(chrono::Utc.with_ymd_and_hms(1, 1, 1, 0, 0, 0).single().unwrap());
+        let last = Timestamp::from(chrono::Utc.with_ymd_and_hms(9999, 12, 31, 23, 59, 59).single().unwrap());
+        for date in [first, year(2025), last] {
+            neon.analytics().create(NewAnalytics { campaign_id: Some(f.campaign.id.clone()), date: Some(date), ..NewAnalytics::new(AnalyticsType::Reach, json!({})) }).await.unwrap();
+        }
+        let rows = neon.uncached().analytics().campaign_analytics(&f.campaign.id, Some(AnalyticsType::Reach), None, None).await.unwrap();
+        let dates: Vec<Timestamp> = rows.iter().map(|r| r.date).filter(|d| [first, last].contains(d) || *d == year(2025)).collect();
+        assert_eq!(dates, vec![last, year(2025), first], "newest first across the whole range");
+        eprintln!("{n} edge cases rejected");
+    }
+
     async fn empty_updates_are_rejected_everywhere(db) {
         // SPEC §7: bad input changes nothing. An update that names no field
         // is refused (as analytics, trends and A/B tests do) and must not

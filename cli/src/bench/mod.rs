@@ -13,9 +13,12 @@
 //! 4. The dashboard workload of SPEC §9 with shadow reads.
 //! 5. Throughput with 1, 4, 16 and 64 concurrent clients (no shadows).
 //! 6. 64 concurrent misses of one key, and the statements they ran.
+//! 7. Eight concurrent read-modify-write transactions on one row:
+//!    commits per second, and failures by kind.
 
 pub mod calls;
 pub mod latency;
+pub mod transactions;
 pub mod workload;
 pub mod zipf;
 
@@ -135,6 +138,8 @@ pub struct BenchReport {
     pub concurrency: Vec<Throughput>,
     /// The coalescing check.
     pub coalescing: Coalescing,
+    /// Contended write transactions.
+    pub transactions: transactions::TransactionReport,
     /// Seconds seeding took (0 if the database was not empty).
     pub seed_seconds: f64,
     /// Seconds the whole run took.
@@ -201,7 +206,7 @@ impl Control {
 
     /// Watches the phase (`"seed"`, `"latency"`, `"no_index"`,
     /// `"restore_indexes"`, `"workload"`, `"concurrency"`, `"coalescing"`,
-    /// `"done"`).
+    /// `"transactions"`, `"done"`).
     pub fn phase(&self) -> watch::Receiver<&'static str> {
         self.phase.subscribe()
     }
@@ -555,6 +560,18 @@ pub async fn run(
 
     control.enter("coalescing");
     let coalescing = coalescing(db, &pools).await?;
+    control.enter("transactions");
+    let transactions = match pools.leads.first() {
+        Some(lead) => transactions::run(db, lead, args.concurrency_seconds).await,
+        None => transactions::TransactionReport::default(),
+    };
+    eprintln!(
+        "  {} tasks read-modify-write: {:.0} commits/s, {} locked, {} other errors",
+        transactions.tasks,
+        transactions.commits_per_s,
+        transactions.locked_errors,
+        transactions.other_errors
+    );
     control.enter("done");
     let report = BenchReport {
         backend,
@@ -564,6 +581,7 @@ pub async fn run(
         workload,
         concurrency,
         coalescing,
+        transactions,
         seed_seconds,
         total_seconds: started.elapsed().as_secs_f64(),
         started_at,
@@ -649,6 +667,12 @@ impl std::fmt::Display for BenchReport {
             f,
             "coalescing: {} concurrent misses of one key ran {} statement(s)",
             self.coalescing.concurrent_misses, self.coalescing.statements
+        )?;
+        let t = &self.transactions;
+        writeln!(
+            f,
+            "transactions: {} tasks, read-modify-write on one row: {:.0} commits/s, {} \"locked\" errors, {} other errors",
+            t.tasks, t.commits_per_s, t.locked_errors, t.other_errors
         )?;
         write!(
             f,
