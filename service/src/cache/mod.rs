@@ -10,33 +10,46 @@
 //!   holds quick_cache's placeholder guard while it loads, the others wait
 //!   for its value. A loader that fails drops the guard without a value and
 //!   the next waiter loads (the key is not poisoned).
-//! * Invalidation, correct first: every write reports its rows
-//!   ([`Change`]) after it commits, through [`QueryCache::apply_changes`],
-//!   the one entry point (a cross-instance channel can feed it too). It
-//!   bumps an epoch and removes exactly the entries the change can affect
-//!   ([`invalidate::affected`]). A load that overlapped a write does not
-//!   store its result: the epoch check and the insert run under a lock the
-//!   invalidation takes exclusively, so no entry from before a write
-//!   survives the write's return.
+//! * Invalidation in O(affected): every stored entry is indexed under its
+//!   dependency tags ([`invalidate::tags_of`]); a change
+//!   ([`RowChange`], through [`QueryCache::apply`], the one entry point
+//!   that writes, the change feed and [`crate::NeonDb::invalidate`] feed)
+//!   probes only the tags it can touch ([`invalidate::probes_of`]), and
+//!   the precise check ([`invalidate::affected`]) decides for each
+//!   candidate. No lock is held across that work that hits or unrelated
+//!   loads wait for: hits take no lock of this module at all.
+//! * A load that overlapped a change stores its result only if that change
+//!   cannot affect it: changes are appended to a short log with sequence
+//!   numbers, and a loader checks the changes since it began against its
+//!   result, under the log's read lock, right before inserting. Appends
+//!   take the write lock, so either the check sees the change or the
+//!   change's probe sees the stored entry. A load older than the log
+//!   (more than [`LOG_CAPACITY`] changes ago) does not store.
+//! * Hits can be suspended ([`QueryCache::suspend_hits`]): while the change
+//!   feed is down, hits are served only until its grace ends.
 //! * Per-call bypass, a global switch, and statistics.
 
 use std::any::Any;
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
-use quick_cache::Weighter;
 use quick_cache::sync::Cache;
+use quick_cache::{DefaultHashBuilder, Lifecycle, Weighter};
 use serde::Serialize;
 
-use crate::change::Change;
+use crate::change::{Change, RowChange};
 use crate::error::Result;
 use crate::queries::{DashboardQuery, Query, QueryName};
 
 pub mod invalidate;
 pub mod size;
+#[cfg(test)]
+mod tests;
 
+use invalidate::Tag;
 use size::ApproxBytes;
 
 /// A monotonic clock, injectable so tests can move time.
@@ -190,8 +203,16 @@ pub struct CacheStats {
     pub invalidations: u64,
     /// Calls that skipped the cache.
     pub bypasses: u64,
+    /// Entries evicted to stay within the weight bound.
+    pub evictions: u64,
+    /// Loads whose result was not stored because a change that overlapped
+    /// the load could affect it (or the cache was cleared meanwhile).
+    pub stores_skipped: u64,
     /// Entries now.
     pub entries: u64,
+    /// Entries in the dependency index now (equal to `entries` but for
+    /// the moment of a store or a removal).
+    pub indexed: u64,
     /// Approximate bytes now.
     pub weight: u64,
     /// The weight bound.
@@ -202,6 +223,8 @@ pub struct CacheStats {
 
 #[derive(Clone)]
 struct Entry {
+    /// Unique per stored result, for the dependency index.
+    id: u64,
     value: Arc<dyn Any + Send + Sync>,
     weight: u64,
     expires_at: Duration,
@@ -224,21 +247,185 @@ struct Counters {
     expirations: AtomicU64,
     invalidations: AtomicU64,
     bypasses: AtomicU64,
+    stores_skipped: AtomicU64,
 }
 
 /// More changes than this in one report are handled per query family
 /// rather than row by row (a large batch insert).
-const PRECISE_LIMIT: usize = 256;
+pub const PRECISE_LIMIT: usize = 256;
+
+/// Changes the store guard remembers; a load that began before the oldest
+/// of them does not store its result.
+pub const LOG_CAPACITY: usize = 4096;
+
+const SHARDS: usize = 64;
+
+fn shard_of(x: u64) -> usize {
+    // Tags are hashes already; entry ids are sequential.
+    (x.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 58) as usize % SHARDS
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+struct Registered {
+    key: Query,
+    tags: Vec<Tag>,
+}
+
+/// Stored entries by dependency tag, and each entry's key and tags.
+/// Leaf locks only: nothing else is locked while one is held.
+struct DepIndex {
+    by_tag: Vec<Mutex<HashMap<Tag, HashSet<u64>>>>,
+    by_id: Vec<Mutex<HashMap<u64, Registered>>>,
+}
+
+impl DepIndex {
+    fn new() -> Self {
+        Self {
+            by_tag: (0..SHARDS).map(|_| Mutex::default()).collect(),
+            by_id: (0..SHARDS).map(|_| Mutex::default()).collect(),
+        }
+    }
+
+    fn register(&self, id: u64, key: Query, tags: Vec<Tag>) {
+        for t in &tags {
+            lock(&self.by_tag[shard_of(*t)])
+                .entry(*t)
+                .or_default()
+                .insert(id);
+        }
+        lock(&self.by_id[shard_of(id)]).insert(id, Registered { key, tags });
+    }
+
+    fn unregister(&self, id: u64) {
+        let Some(reg) = lock(&self.by_id[shard_of(id)]).remove(&id) else {
+            return;
+        };
+        for t in reg.tags {
+            let mut shard = lock(&self.by_tag[shard_of(t)]);
+            if let Some(set) = shard.get_mut(&t) {
+                set.remove(&id);
+                if set.is_empty() {
+                    shard.remove(&t);
+                }
+            }
+        }
+    }
+
+    fn candidates(&self, tag: Tag, into: &mut HashSet<u64>) {
+        if let Some(set) = lock(&self.by_tag[shard_of(tag)]).get(&tag) {
+            into.extend(set.iter().copied());
+        }
+    }
+
+    fn key_of(&self, id: u64) -> Option<Query> {
+        lock(&self.by_id[shard_of(id)])
+            .get(&id)
+            .map(|r| r.key.clone())
+    }
+
+    fn clear(&self) {
+        for s in &self.by_tag {
+            lock(s).clear();
+        }
+        for s in &self.by_id {
+            lock(s).clear();
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.by_id.iter().map(|s| lock(s).len()).sum()
+    }
+}
+
+/// Unregisters evicted entries once quick_cache has released its locks.
+#[derive(Clone)]
+struct Evictions(Arc<DepIndex>, Arc<AtomicU64>);
+
+#[derive(Default)]
+struct Evicted {
+    index: Option<Arc<DepIndex>>,
+    ids: Vec<u64>,
+}
+
+impl Drop for Evicted {
+    fn drop(&mut self) {
+        if let Some(index) = &self.index {
+            for id in self.ids.drain(..) {
+                index.unregister(id);
+            }
+        }
+    }
+}
+
+impl Lifecycle<Query, Entry> for Evictions {
+    type RequestState = Evicted;
+
+    fn on_evict(&self, state: &mut Evicted, _key: Query, entry: Entry) {
+        state.index.get_or_insert_with(|| self.0.clone());
+        state.ids.push(entry.id);
+        self.1.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// What the store guard remembers.
+enum Logged {
+    Row(RowChange),
+    /// Every entry of these families (a large batch).
+    Families(Vec<QueryName>),
+    /// Everything (the cache was cleared).
+    All,
+}
+
+impl Logged {
+    fn affects(&self, key: &Query, value: &(dyn Any + Send + Sync)) -> bool {
+        match self {
+            Logged::Row(change) => invalidate::affected(key, value, change),
+            Logged::Families(f) => f.contains(&key.name()),
+            Logged::All => true,
+        }
+    }
+}
+
+struct ChangeLog {
+    /// Sequence number of `items[0]`.
+    first: u64,
+    items: VecDeque<Logged>,
+}
+
+impl ChangeLog {
+    fn next(&self) -> u64 {
+        self.first + self.items.len() as u64
+    }
+
+    fn push(&mut self, item: Logged) {
+        if self.items.len() == LOG_CAPACITY {
+            self.items.pop_front();
+            self.first += 1;
+        }
+        self.items.push_back(item);
+    }
+}
+
+/// Hits are served while the clock is before this (nanoseconds on the
+/// cache clock); `u64::MAX`: always.
+const HITS_ALWAYS: u64 = u64::MAX;
 
 /// The query cache of one handle.
 pub struct QueryCache {
-    entries: Cache<Query, Entry, EntryWeighter>,
+    entries: Cache<Query, Entry, EntryWeighter, DefaultHashBuilder, Evictions>,
+    index: Arc<DepIndex>,
     config: CacheConfig,
     enabled: AtomicBool,
-    epoch: AtomicU64,
-    /// Shared by loaders storing a result, exclusive for invalidation.
-    store_lock: RwLock<()>,
+    log: RwLock<ChangeLog>,
+    /// `log.next()`, readable without the lock.
+    seq: AtomicU64,
+    next_id: AtomicU64,
+    hits_until: AtomicU64,
     counters: Counters,
+    evictions: Arc<AtomicU64>,
 }
 
 fn bump(counter: &AtomicU64) {
@@ -252,17 +439,28 @@ impl QueryCache {
         let estimated_items = usize::try_from(config.capacity_bytes / 8192)
             .unwrap_or(1024)
             .max(64);
+        let index = Arc::new(DepIndex::new());
+        let evictions = Arc::new(AtomicU64::new(0));
         Self {
-            entries: Cache::with_weighter(
+            entries: Cache::with(
                 estimated_items,
                 config.capacity_bytes.max(1),
                 EntryWeighter,
+                DefaultHashBuilder::default(),
+                Evictions(index.clone(), evictions.clone()),
             ),
+            index,
             enabled: AtomicBool::new(config.enabled),
             config,
-            epoch: AtomicU64::new(0),
-            store_lock: RwLock::new(()),
+            log: RwLock::new(ChangeLog {
+                first: 0,
+                items: VecDeque::new(),
+            }),
+            seq: AtomicU64::new(0),
+            next_id: AtomicU64::new(1),
+            hits_until: AtomicU64::new(HITS_ALWAYS),
             counters: Counters::default(),
+            evictions,
         }
     }
 
@@ -284,11 +482,35 @@ impl QueryCache {
         &self.config
     }
 
-    /// Removes every entry.
+    /// Removes every entry, and keeps loads in flight from storing.
     pub fn clear(&self) {
-        let _exclusive = self.store_lock.write().unwrap_or_else(|p| p.into_inner());
-        self.epoch.fetch_add(1, Ordering::SeqCst);
+        let mut log = self.log.write().unwrap_or_else(|p| p.into_inner());
+        log.push(Logged::All);
+        self.seq.store(log.next(), Ordering::Release);
+        // Under the log's write lock: no load stores in between, so no
+        // entry can outlive the clear without its tags.
         self.entries.clear();
+        self.index.clear();
+    }
+
+    /// Serve hits only until `deadline` on the cache clock (the change
+    /// feed is down; after its grace, calls go to the database).
+    pub fn suspend_hits(&self, deadline: Duration) {
+        let nanos = u64::try_from(deadline.as_nanos()).unwrap_or(u64::MAX - 1);
+        self.hits_until
+            .store(nanos.min(u64::MAX - 1), Ordering::Release);
+    }
+
+    /// Serve hits again (the feed is back, or was never needed).
+    pub fn resume_hits(&self) {
+        self.hits_until.store(HITS_ALWAYS, Ordering::Release);
+    }
+
+    /// Whether hits may be served now.
+    fn hits_allowed(&self) -> bool {
+        let until = self.hits_until.load(Ordering::Acquire);
+        until == HITS_ALWAYS
+            || u64::try_from(self.config.clock.now().as_nanos()).unwrap_or(u64::MAX) < until
     }
 
     /// The statistics.
@@ -305,7 +527,10 @@ impl QueryCache {
             expirations: c.expirations.load(Ordering::Relaxed),
             invalidations: c.invalidations.load(Ordering::Relaxed),
             bypasses: c.bypasses.load(Ordering::Relaxed),
+            evictions: self.evictions.load(Ordering::Relaxed),
+            stores_skipped: c.stores_skipped.load(Ordering::Relaxed),
             entries: self.entries.len() as u64,
+            indexed: self.index.len() as u64,
             weight: self.entries.weight(),
             capacity: self.entries.capacity(),
             hit_rate: if served + misses == 0 {
@@ -339,7 +564,7 @@ impl QueryCache {
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<Q::Output>>,
     {
-        if bypass || !self.is_enabled() {
+        if bypass || !self.is_enabled() || !self.hits_allowed() {
             bump(&self.counters.bypasses);
             return Ok((Arc::new(load().await?), Outcome::Bypass));
         }
@@ -354,8 +579,8 @@ impl QueryCache {
             }
             self.expire(&key, &entry);
         }
-        // Any write from here on keeps this call's result out of the cache.
-        let start_epoch = self.epoch.load(Ordering::SeqCst);
+        // Changes from here on are checked against this call's result.
+        let start = self.seq.load(Ordering::Acquire);
         loop {
             match self.entries.get_value_or_guard_async(&key).await {
                 Ok(entry) => {
@@ -371,18 +596,33 @@ impl QueryCache {
                     bump(&self.counters.misses);
                     // On error the guard is dropped unfilled: a waiter loads.
                     let value = Arc::new(load().await?);
-                    let weight = value.approx_bytes() as u64;
+                    let shared: Arc<dyn Any + Send + Sync> = value.clone();
+                    let tags = invalidate::tags_of(&key, &*shared);
                     let entry = Entry {
-                        value: value.clone(),
-                        weight,
+                        id: self.next_id.fetch_add(1, Ordering::Relaxed),
+                        weight: value.approx_bytes() as u64 + 16 * tags.len() as u64,
+                        value: shared,
                         expires_at: clock.now() + self.config.ttl(Q::NAME),
                     };
-                    let _shared = self.store_lock.read().unwrap_or_else(|p| p.into_inner());
-                    if self.epoch.load(Ordering::SeqCst) == start_epoch {
-                        let _ = guard.insert(entry);
-                    } else {
+                    let log = self.log.read().unwrap_or_else(|p| p.into_inner());
+                    let stale = log.next() != start
+                        && (start < log.first
+                            || log
+                                .items
+                                .iter()
+                                .skip(usize::try_from(start - log.first).unwrap_or(usize::MAX))
+                                .any(|c| c.affects(&key, &*entry.value)));
+                    if stale || !self.is_enabled() {
+                        bump(&self.counters.stores_skipped);
                         drop(guard);
+                    } else {
+                        let id = entry.id;
+                        self.index.register(id, key.clone(), tags);
+                        if guard.insert(entry).is_err() {
+                            self.index.unregister(id);
+                        }
                     }
+                    drop(log);
                     return Ok((value, Outcome::Miss));
                 }
             }
@@ -390,88 +630,95 @@ impl QueryCache {
     }
 
     fn expire(&self, key: &Query, seen: &Entry) {
-        if self
-            .entries
-            .remove_if(key, |e| Arc::ptr_eq(&e.value, &seen.value))
-            .is_some()
-        {
+        if self.remove_entry(key, seen.id) {
             bump(&self.counters.expirations);
         }
     }
 
-    /// The invalidation entry point: removes every entry `changes` can
-    /// affect, and keeps loads that overlapped them from storing.
+    fn remove_entry(&self, key: &Query, id: u64) -> bool {
+        let removed = self.entries.remove_if(key, |e| e.id == id).is_some();
+        if removed {
+            self.index.unregister(id);
+        }
+        removed
+    }
+
+    /// Reports changes made through the service (the entry point writes
+    /// use): see [`QueryCache::apply`].
     pub fn apply_changes(&self, changes: &[Change]) {
+        let rows: Vec<RowChange> = changes.iter().filter_map(Change::to_row_change).collect();
+        self.apply(rows);
+    }
+
+    /// The invalidation entry point: removes every entry the changes can
+    /// affect, and keeps loads that overlapped them from storing results
+    /// they affect. The work is proportional to the entries the changes
+    /// can touch, not to the cache's size.
+    pub fn apply(&self, changes: Vec<RowChange>) {
         if changes.is_empty() {
             return;
         }
-        let _exclusive = self.store_lock.write().unwrap_or_else(|p| p.into_inner());
-        self.epoch.fetch_add(1, Ordering::SeqCst);
+        let coarse = changes.len() > PRECISE_LIMIT;
+        let families: Vec<QueryName> = if coarse {
+            QueryName::ALL
+                .into_iter()
+                .filter(|n| changes.iter().any(|c| invalidate::reads(*n, c.row.table())))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        {
+            let mut log = self.log.write().unwrap_or_else(|p| p.into_inner());
+            if coarse {
+                log.push(Logged::Families(families.clone()));
+            } else {
+                for c in &changes {
+                    log.push(Logged::Row(c.clone()));
+                }
+            }
+            self.seq.store(log.next(), Ordering::Release);
+        }
         if self.entries.is_empty() {
             return;
         }
-        let removed = AtomicU64::new(0);
-        if changes.len() > PRECISE_LIMIT {
-            let families: Vec<QueryName> = families_touched(changes);
-            self.entries.retain(|key, _| {
-                let keep = !families.contains(&key.name());
-                if !keep {
-                    removed.fetch_add(1, Ordering::Relaxed);
+        let mut removed = 0u64;
+        let mut candidates = HashSet::new();
+        if coarse {
+            for name in families {
+                self.index
+                    .candidates(invalidate::family_tag(name), &mut candidates);
+            }
+            for id in candidates {
+                if let Some(key) = self.index.key_of(id)
+                    && self.remove_entry(&key, id)
+                {
+                    removed += 1;
                 }
-                keep
-            });
+            }
         } else {
-            self.entries.retain(|key, entry| {
-                let hit = changes
-                    .iter()
-                    .any(|c| invalidate::affected(key, &*entry.value, c));
-                if hit {
-                    removed.fetch_add(1, Ordering::Relaxed);
+            for change in &changes {
+                candidates.clear();
+                for tag in invalidate::probes_of(change) {
+                    self.index.candidates(tag, &mut candidates);
                 }
-                !hit
-            });
+                for &id in &candidates {
+                    let Some(key) = self.index.key_of(id) else {
+                        continue;
+                    };
+                    let Some(entry) = self.entries.peek(&key) else {
+                        continue;
+                    };
+                    if entry.id == id
+                        && invalidate::affected(&key, &*entry.value, change)
+                        && self.remove_entry(&key, id)
+                    {
+                        removed += 1;
+                    }
+                }
+            }
         }
         self.counters
             .invalidations
-            .fetch_add(removed.load(Ordering::Relaxed), Ordering::Relaxed);
+            .fetch_add(removed, Ordering::Relaxed);
     }
-}
-
-/// Every query family any of `changes` could affect (coarse fallback).
-fn families_touched(changes: &[Change]) -> Vec<QueryName> {
-    use QueryName as N;
-    let mut out = Vec::new();
-    let mut add = |names: &[N]| {
-        for n in names {
-            if !out.contains(n) {
-                out.push(*n);
-            }
-        }
-    };
-    for change in changes {
-        match change {
-            Change::User(..) => add(&[
-                N::UsersByRole,
-                N::CampaignsByUserAndStatus,
-                N::AgentPerformance,
-                N::CampaignAnalytics,
-            ]),
-            Change::Campaign(..) => add(&[
-                N::CampaignsByUserAndStatus,
-                N::AgentPerformance,
-                N::CampaignAnalytics,
-            ]),
-            Change::Execution(..) => add(&[N::AgentPerformance]),
-            Change::Analytics(..) => add(&[
-                N::CampaignsByUserAndStatus,
-                N::CampaignAnalytics,
-                N::AnalyticsTimeSeries,
-            ]),
-            Change::Content(..) => add(&[N::ContentByPlatformAndStatus]),
-            Change::Lead(..) => add(&[N::HighValueLeads]),
-            Change::Trend(..) => add(&[N::TrendingKeywords]),
-            Change::Agent(..) | Change::AbTest(..) => {}
-        }
-    }
-    out
 }
