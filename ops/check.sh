@@ -143,6 +143,8 @@ CONTRACT = {
     "neonhub_cache_capacity_bytes": ("gauge", {}, None),
     "neonhub_db_pool_connections": ("gauge", {"state": STATES}, None),
     "neonhub_db_pool_max_connections": ("gauge", {}, None),
+    "neonhub_db_circuit_open": ("gauge", {}, None),
+    "neonhub_db_circuit_opens_total": ("counter", {}, None),
 }
 HISTOGRAM_SUFFIXES = ("_bucket", "_sum", "_count")
 

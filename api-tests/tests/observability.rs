@@ -93,6 +93,7 @@ both_backends! {
             "neonhub_cache_entries",
             "neonhub_cache_weight_bytes",
             "neonhub_db_pool_connections",
+            "neonhub_db_circuit_open",
         ] {
             assert!(text.contains(name), "{name} missing from the exposition");
         }
