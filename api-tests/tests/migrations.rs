@@ -79,6 +79,7 @@ const MIGRATION_NAMES: &[&str] = &[
     "m20261125_000001_create_schema",
     "m20261125_000002_report_indexes",
     "m20261125_000003_foreign_key_indexes",
+    "m20261202_000001_change_feed",
 ];
 
 const PRISMA_FIXTURE: &str = include_str!("../fixtures/prisma_pre_index.sql");
@@ -123,6 +124,20 @@ async fn pg_enum_type_count(conn: &DatabaseConnection) -> usize {
 }
 
 both_backends! {
+    async fn repair_rebuilds_indexes_of_applied_migrations_only(db) {
+        let conn = &db.conn;
+        assert!(migration::repair_indexes(conn).await.unwrap().is_empty(), "nothing applied, nothing to check");
+        Migrator::up(conn, Some(2)).await.expect("schema and report indexes");
+        assert!(migration::repair_indexes(conn).await.unwrap().is_empty(), "all present");
+        exec(conn, r#"DROP INDEX "leads_score_idx""#).await;
+        assert_eq!(migration::repair_indexes(conn).await.unwrap(), ["leads_score_idx"]);
+        let indexes = catalog::indexes(conn).await;
+        assert!(indexes["leads_score_idx"].valid);
+        assert!(!indexes.contains_key("accounts_userId_idx"), "a pending migration's index is left to up");
+        Migrator::up(conn, None).await.expect("the rest");
+        assert_eq!(catalog::indexes(conn).await, expected_indexes());
+    }
+
     async fn migration_round_trip(db) {
         let conn = &db.conn;
         assert!(catalog::tables(conn).await.is_empty(), "fresh database is empty");
@@ -269,6 +284,24 @@ async fn prisma_database() -> TestDb {
 }
 
 postgres_only! {
+    async fn migrate_up_rebuilds_an_index_that_went_invalid_after_it_was_applied(db) {
+        let conn = &db.conn;
+        let neon = db.service().await;
+        cli::migrate::run(&neon, cli::migrate::Action::Up { num: None }).await.expect("up");
+        assert_eq!(catalog::indexes(conn).await, expected_indexes());
+        // A failed REINDEX CONCURRENTLY leaves an index INVALID long after
+        // its migration was applied; mark one so, as PostgreSQL would.
+        exec(conn, r#"UPDATE pg_index SET indisvalid = false WHERE indexrelid = '"leads_score_idx"'::regclass"#).await;
+        assert!(!catalog::indexes(conn).await["leads_score_idx"].valid);
+        assert!(Migrator::get_pending_migrations(conn).await.unwrap().is_empty());
+        Migrator::up(conn, None).await.expect("SeaORM's up");
+        assert!(!catalog::indexes(conn).await["leads_score_idx"].valid, "nothing pending: plain up keeps it INVALID");
+
+        cli::migrate::run(&neon, cli::migrate::Action::Up { num: None }).await.expect("neonhub-db migrate up");
+        assert_eq!(catalog::indexes(conn).await, expected_indexes(), "rebuilt, valid, same definition");
+        assert!(migration::repair_indexes(conn).await.unwrap().is_empty(), "a second check rebuilds nothing");
+    }
+
     async fn postgres_schema_is_identical_to_prismas(db) {
         Migrator::up(&db.conn, None).await.expect("up");
         let prisma = prisma_database().await;

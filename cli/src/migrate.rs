@@ -41,6 +41,18 @@ pub async fn run(db: &NeonDb, action: Action) -> Result<(), sea_orm::DbErr> {
             for m in pending.iter().take(count) {
                 println!("  {}", m.name());
             }
+            // An index can go INVALID after its migration was applied:
+            // nothing is pending then, so check them every time.
+            let rebuilt = migration::repair_indexes(conn).await?;
+            if !rebuilt.is_empty() {
+                println!(
+                    "rebuilt {} index(es) that were missing or INVALID",
+                    rebuilt.len()
+                );
+                for name in rebuilt {
+                    println!("  {name}");
+                }
+            }
         }
         Action::Down { num } => {
             let applied = Migrator::get_applied_migrations(conn).await?;

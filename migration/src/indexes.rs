@@ -243,6 +243,21 @@ impl Existing {
 /// A database error, or on PostgreSQL when called inside a transaction
 /// (`CREATE INDEX CONCURRENTLY` cannot run in one).
 pub async fn create_indexes(manager: &SchemaManager<'_>, defs: &[IndexDef]) -> Result<(), DbErr> {
+    ensure_indexes(manager, defs).await.map(drop)
+}
+
+/// Makes every index of `defs` present and valid, as its definition says,
+/// and returns the names of those it had to build: missing, INVALID (an
+/// interrupted concurrent build, or one PostgreSQL marked invalid later),
+/// or with another definition. A no-op (returning nothing) when all are
+/// as defined.
+///
+/// # Errors
+/// As [`create_indexes`].
+pub async fn ensure_indexes(
+    manager: &SchemaManager<'_>,
+    defs: &[IndexDef],
+) -> Result<Vec<&'static str>, DbErr> {
     match manager.get_database_backend() {
         DatabaseBackend::Postgres => {
             let DatabaseExecutor::Connection(db) = manager.get_connection() else {
@@ -266,6 +281,7 @@ pub async fn create_indexes(manager: &SchemaManager<'_>, defs: &[IndexDef]) -> R
         }
         _ => {
             let conn = manager.get_connection();
+            let mut built = Vec::new();
             for def in defs {
                 if let Some(existing) = sqlite_existing(conn, def.name).await? {
                     if existing.matches(def) {
@@ -281,8 +297,9 @@ pub async fn create_indexes(manager: &SchemaManager<'_>, defs: &[IndexDef]) -> R
                 }
                 conn.execute_unprepared(&def.create_sql(DatabaseBackend::Sqlite))
                     .await?;
+                built.push(def.name);
             }
-            Ok(())
+            Ok(built)
         }
     }
 }
@@ -338,7 +355,11 @@ fn is_lock_timeout(e: &sqlx::Error) -> bool {
         .is_some_and(|code| code == "55P03")
 }
 
-async fn postgres_create(conn: &mut sqlx::PgConnection, defs: &[IndexDef]) -> Result<(), DbErr> {
+async fn postgres_create(
+    conn: &mut sqlx::PgConnection,
+    defs: &[IndexDef],
+) -> Result<Vec<&'static str>, DbErr> {
+    let mut built = Vec::new();
     sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
         "SET lock_timeout = '{LOCK_TIMEOUT}'"
     )))
@@ -368,7 +389,10 @@ async fn postgres_create(conn: &mut sqlx::PgConnection, defs: &[IndexDef]) -> Re
             .execute(&mut *conn)
             .await
             {
-                Ok(_) => break,
+                Ok(_) => {
+                    built.push(def.name);
+                    break;
+                }
                 Err(e) if is_lock_timeout(&e) && attempt < BUILD_ATTEMPTS => {
                     tracing::warn!(
                         index = def.name,
@@ -388,7 +412,7 @@ async fn postgres_create(conn: &mut sqlx::PgConnection, defs: &[IndexDef]) -> Re
             }
         }
     }
-    Ok(())
+    Ok(built)
 }
 
 async fn sqlite_existing<C: ConnectionTrait>(

@@ -7,10 +7,20 @@
 //!    performance report.
 //! 3. [`m20261125_000003_foreign_key_indexes`]: indexes for the foreign-key
 //!    columns no other index leads with.
+//! 4. [`m20261202_000001_change_feed`]: the publication the service's
+//!    change feed decodes, and the replica identities it needs.
 //!
 //! The index migrations build `CONCURRENTLY` on PostgreSQL, outside a
 //! transaction, and repair indexes an interrupted build left INVALID; see
 //! [`indexes`]. Every migration has a working `down`.
+//!
+//! An index can also go INVALID *after* its migration was applied (a
+//! failed `REINDEX CONCURRENTLY`, an operator's interrupted rebuild); no
+//! migration is pending then, so SeaORM's `up` would do nothing.
+//! [`repair_indexes`] re-checks the indexes of every applied index
+//! migration and rebuilds what is missing or INVALID; both `migrate up`
+//! commands (`neonhub-db migrate up` and this crate's binary, which
+//! `sea-orm-cli migrate up` runs) call it after applying what is pending.
 
 pub use sea_orm_migration::prelude::*;
 
@@ -18,7 +28,39 @@ pub mod indexes;
 pub mod m20261125_000001_create_schema;
 pub mod m20261125_000002_report_indexes;
 pub mod m20261125_000003_foreign_key_indexes;
+pub mod m20261202_000001_change_feed;
 pub mod schema;
+
+/// Rebuilds (concurrently on PostgreSQL) every index of an *applied*
+/// index migration that is missing, INVALID or defined differently, and
+/// returns their names; an empty list when all are as defined. Indexes of
+/// migrations not yet applied are left to `up`.
+///
+/// # Errors
+/// A database error, or an index that cannot be built (its message says
+/// why; a failed build leaves an INVALID index that the next call
+/// rebuilds).
+pub async fn repair_indexes(
+    db: &sea_orm_migration::sea_orm::DatabaseConnection,
+) -> Result<Vec<&'static str>, DbErr> {
+    let applied: Vec<String> = Migrator::get_applied_migrations(db)
+        .await?
+        .iter()
+        .map(|m| m.name().to_owned())
+        .collect();
+    let is_applied = |name: &str| applied.iter().any(|a| a == name);
+    let mut defs = Vec::new();
+    if is_applied(m20261125_000002_report_indexes::Migration.name()) {
+        defs.extend_from_slice(indexes::REPORT_INDEXES);
+    }
+    if is_applied(m20261125_000003_foreign_key_indexes::Migration.name()) {
+        defs.extend_from_slice(indexes::FOREIGN_KEY_INDEXES);
+    }
+    if defs.is_empty() {
+        return Ok(Vec::new());
+    }
+    indexes::ensure_indexes(&SchemaManager::new(db), &defs).await
+}
 
 /// The ordered list of NeonHub migrations.
 pub struct Migrator;
@@ -30,6 +72,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000001_create_schema::Migration),
             Box::new(m20261125_000002_report_indexes::Migration),
             Box::new(m20261125_000003_foreign_key_indexes::Migration),
+            Box::new(m20261202_000001_change_feed::Migration),
         ]
     }
 }

@@ -12,7 +12,7 @@ use clap::Parser;
 use migration::Migrator;
 use sea_orm_cli::MigrateSubcommands;
 use sea_orm_migration::cli::run_migrate;
-use sea_orm_migration::sea_orm::{ConnectOptions, Database};
+use sea_orm_migration::sea_orm::{ConnectOptions, Database, DbErr};
 
 /// NeonHub schema migrations.
 #[derive(Parser)]
@@ -62,7 +62,18 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match run_migrate(Migrator, &db, cli.command, cli.verbose).await {
+    // `up` (also the default command) then re-checks the applied index
+    // migrations' indexes: one can go INVALID after it was applied.
+    let repair = matches!(cli.command, None | Some(MigrateSubcommands::Up { .. }));
+    let result = match run_migrate(Migrator, &db, cli.command, cli.verbose).await {
+        Ok(()) if repair => migration::repair_indexes(&db).await.map(|rebuilt| {
+            for name in rebuilt {
+                println!("Rebuilt index {name} (it was missing or INVALID)");
+            }
+        }),
+        other => other.map_err(|e| DbErr::Custom(e.to_string())),
+    };
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
