@@ -120,6 +120,8 @@ STATEMENT_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
 REPOSITORY_BUCKETS = [0.000001, 0.0000025, 0.000005, 0.00001, 0.000025, 0.00005, 0.0001,
                       0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
                       0.5, 1, 2.5, 5]
+FEED_LAG_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
+                    2.5, 5, 10, 30]
 STMT = {"operation": OPERATIONS, "table": TABLES}
 
 # family -> (type, {label: allowed values}, buckets or None)
@@ -145,6 +147,11 @@ CONTRACT = {
     "neonhub_db_pool_max_connections": ("gauge", {}, None),
     "neonhub_db_circuit_open": ("gauge", {}, None),
     "neonhub_db_circuit_opens_total": ("counter", {}, None),
+    "neonhub_feed_up": ("gauge", {}, None),
+    "neonhub_feed_ttl_only": ("gauge", {}, None),
+    "neonhub_feed_gaps_total": ("counter", {}, None),
+    "neonhub_feed_events_total": ("counter", {"table": TABLES}, None),
+    "neonhub_feed_lag_seconds": ("histogram", {}, FEED_LAG_BUCKETS),
 }
 HISTOGRAM_SUFFIXES = ("_bucket", "_sum", "_count")
 
