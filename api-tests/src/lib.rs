@@ -188,10 +188,28 @@ async fn cleanup(cleanup: Cleanup) {
         }
         Cleanup::PostgresDatabase { server_url, name } => {
             if let Ok(admin) = connect(&server_url).await {
-                if let Err(e) = admin
-                    .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-                    .await
-                {
+                // A change feed's temporary slot keeps DROP ... FORCE from
+                // dropping the database until its walsender is gone.
+                let mut result = Ok(());
+                for _ in 0..50 {
+                    let _ = admin
+                        .execute_unprepared(&format!(
+                            "SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots \
+                             WHERE database = '{name}' AND active_pid IS NOT NULL"
+                        ))
+                        .await;
+                    result = admin
+                        .execute_unprepared(&format!(
+                            "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+                        ))
+                        .await
+                        .map(drop);
+                    if result.is_ok() {
+                        break;
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                }
+                if let Err(e) = result {
                     eprintln!("warning: could not drop test database {name}: {e}");
                 }
                 let _ = admin.close().await;

@@ -15,6 +15,8 @@
 //! | `NEONHUB_CACHE_CAPACITY_BYTES` | the cache's weight bound (approximate bytes of results) | 67108864 (64 MiB) |
 //! | `NEONHUB_CACHE_TTL_<QUERY>_SECS` | TTL of one query, `<QUERY>` its SPEC name in capitals (`NEONHUB_CACHE_TTL_USERS_BY_ROLE_SECS`) | SPEC §4: 300; agent_performance 600; high_value_leads 900; trending_keywords 180 |
 //! | `NEONHUB_SLOW_QUERY_MS` | statements at least this slow are logged (WARN) and counted | 100 |
+//! | `NEONHUB_CHANGE_FEED` | `auto`: invalidate from every writer's commits where the server allows it (PostgreSQL logical decoding, SQLite `data_version`), else TTL-only with one WARN; `on`: `connect` fails without it; `off`: TTL-only plus this handle's own writes ([`crate::feed`]) | `auto` |
+//! | `NEONHUB_FEED_GRACE_MS` | while the change feed is down, cache hits are still served this long, then every call goes to the database | 1000 |
 //! | `NEONHUB_METRICS_ADDR` | serve Prometheus `/metrics` on this address (`127.0.0.1:9464`) | off |
 //!
 //! The database URL's password is never printed: [`DatabaseUrl`]'s `Debug`
@@ -112,6 +114,26 @@ pub struct Config {
     pub slow_query_threshold: Duration,
     /// Serve Prometheus metrics on this address.
     pub metrics_addr: Option<SocketAddr>,
+    /// Whether the cache follows every writer's commits ([`crate::feed`]).
+    pub change_feed: FeedMode,
+    /// How long hits are still served while the change feed is down.
+    pub feed_grace: Duration,
+}
+
+/// `NEONHUB_CHANGE_FEED`: whether a handle's cache follows every writer's
+/// commits through the change feed ([`crate::feed`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FeedMode {
+    /// Use the feed where the server allows it; otherwise one WARN at
+    /// connect naming what is missing, and TTL-only.
+    #[default]
+    Auto,
+    /// Require the feed: `connect` fails (`Invalid`, naming the missing
+    /// server setting) without it.
+    On,
+    /// No feed: cached results live until their TTL or this handle's own
+    /// writes.
+    Off,
 }
 
 impl Config {
@@ -129,6 +151,8 @@ impl Config {
             cache: CacheConfig::default(),
             slow_query_threshold: Duration::from_millis(100),
             metrics_addr: None,
+            change_feed: FeedMode::Auto,
+            feed_grace: Duration::from_secs(1),
         }
     }
 
@@ -191,6 +215,22 @@ impl Config {
                     ));
                 }
             };
+        }
+        if let Some(v) = lookup("NEONHUB_CHANGE_FEED") {
+            config.change_feed = match v.trim().to_ascii_lowercase().as_str() {
+                "" | "auto" => FeedMode::Auto,
+                "on" => FeedMode::On,
+                "off" => FeedMode::Off,
+                _ => {
+                    return Err(Error::invalid(
+                        "NEONHUB_CHANGE_FEED",
+                        format!("{v:?} is not one of auto, on, off"),
+                    ));
+                }
+            };
+        }
+        if let Some(v) = num("NEONHUB_FEED_GRACE_MS")? {
+            config.feed_grace = Duration::from_millis(v);
         }
         if let Some(v) = num("NEONHUB_CACHE_CAPACITY_BYTES")? {
             config.cache.capacity_bytes = v;
@@ -282,6 +322,18 @@ impl Config {
     /// cancelled by it is [`Error::Timeout`](crate::Error::Timeout).
     pub fn with_statement_timeout(mut self, timeout: Option<Duration>) -> Self {
         self.statement_timeout = timeout;
+        self
+    }
+
+    /// Sets the change feed's mode ([`FeedMode`]).
+    pub fn with_change_feed(mut self, mode: FeedMode) -> Self {
+        self.change_feed = mode;
+        self
+    }
+
+    /// Sets how long hits are still served while the change feed is down.
+    pub fn with_feed_grace(mut self, grace: Duration) -> Self {
+        self.feed_grace = grace;
         self
     }
 

@@ -1,7 +1,7 @@
 //! The handle applications share: one connection pool per [`NeonDb`].
 
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use sea_orm::sqlx::postgres::PgConnectOptions;
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
@@ -12,8 +12,9 @@ use sea_orm::{
 
 use crate::cache::{CacheStats, QueryCache};
 use crate::change::Change;
-use crate::config::Config;
+use crate::config::{Config, FeedMode};
 use crate::error::{Error, Result};
+use crate::feed::{Feed, FeedKind, FeedStatus, Token};
 use crate::metrics::{Metrics, MetricsSnapshot, names};
 use crate::pool::{Conn, Health, ProbeTarget, TxConn};
 use crate::queries::{DashboardQuery, Query};
@@ -33,8 +34,9 @@ pub struct NeonDb {
 struct Inner {
     conn: Conn,
     config: Config,
-    cache: QueryCache,
+    cache: Arc<QueryCache>,
     metrics: Arc<Metrics>,
+    feed: Feed,
 }
 
 impl std::fmt::Debug for NeonDb {
@@ -118,16 +120,18 @@ impl NeonDb {
             };
             Conn::new(read, write, Arc::new(Health::new(None)))
         };
-        let cache = QueryCache::new(config.cache.clone());
+        let cache = Arc::new(QueryCache::new(config.cache.clone()));
         metrics::gauge!(names::DB_POOL_MAX_CONNECTIONS).set(f64::from(config.max_connections));
         metrics::gauge!(names::CACHE_CAPACITY_BYTES).set(config.cache.capacity_bytes as f64);
         metrics::gauge!(names::DB_CIRCUIT_OPEN).set(0.0);
+        let feed = start_feed(&config, &conn, &cache).await?;
         Ok(Self {
             inner: Arc::new(Inner {
                 conn,
                 config,
                 cache,
                 metrics,
+                feed,
             }),
             bypass: false,
         })
@@ -228,7 +232,11 @@ impl NeonDb {
     /// The database's error while closing.
     pub async fn close(self) -> Result<()> {
         match Arc::try_unwrap(self.inner) {
-            Ok(inner) => inner.conn.close().await.map_err(Error::from),
+            Ok(inner) => {
+                // The feed first: its task must not poll a closed pool.
+                drop(inner.feed);
+                inner.conn.close().await.map_err(Error::from)
+            }
             Err(_) => Ok(()),
         }
     }
@@ -262,6 +270,89 @@ impl NeonDb {
                     .record_call(Q::NAME, outcome, started.elapsed(), false);
                 Err(e)
             }
+        }
+    }
+
+    /// What the change feed is doing ([`crate::feed`]).
+    pub fn feed_status(&self) -> FeedStatus {
+        self.inner.feed.status()
+    }
+
+    /// A consistency token: a position at or past the commit of every
+    /// write that has returned (on any handle, any writer). Hand it to
+    /// another instance and [`NeonDb::wait_for`] it there for
+    /// read-your-writes across instances. On SQLite positions carry no
+    /// information (the token is `0/0`; waiting means one full poll).
+    ///
+    /// # Errors
+    /// The database's error (PostgreSQL asks the server).
+    pub async fn token(&self) -> Result<Token> {
+        match self.backend() {
+            DatabaseBackend::Postgres => crate::feed::postgres::current_position(&self.inner.conn)
+                .await
+                .map(Token),
+            _ => Ok(Token::default()),
+        }
+    }
+
+    /// Returns once this handle's cache reflects every commit up to
+    /// `token`: its change feed has applied them (PostgreSQL), or has
+    /// polled once after this call began (SQLite). Immediately if it
+    /// already has, or when the cache is off.
+    ///
+    /// # Errors
+    /// [`Error::Timeout`] with [`TimeoutKind::ChangeFeed`](crate::error::TimeoutKind)
+    /// after `timeout` (the feed is down or lagging; the cache has been
+    /// told nothing wrong, reads may just not see the write yet);
+    /// [`Error::Invalid`] on a handle without a feed (TTL-only: nothing
+    /// to wait for could make its cache fresh).
+    pub async fn wait_for(&self, token: Token, timeout: Duration) -> Result<()> {
+        let feed = &self.inner.feed;
+        if !self.inner.cache.is_enabled() {
+            return Ok(());
+        }
+        let deadline = tokio::time::Instant::now() + timeout;
+        let reached = match feed.kind() {
+            FeedKind::None if feed.status().ttl_only => {
+                return Err(Error::invalid(
+                    "NEONHUB_CHANGE_FEED",
+                    "this handle runs TTL-only (no change feed), so no wait makes its cache \
+                     fresh; enable logical decoding on the server or read uncached",
+                ));
+            }
+            FeedKind::None => true,
+            FeedKind::Postgres => {
+                let target = token.0;
+                if feed.shared().applied() >= target && feed.shared().is_up() {
+                    true
+                } else {
+                    // A sync message the stream delivers after everything
+                    // committed before it; waiting for it bounds the wait
+                    // by the feed's lag, not by other traffic.
+                    let sync = tokio::time::timeout_at(
+                        deadline,
+                        crate::feed::postgres::sync_point(&self.inner.conn),
+                    )
+                    .await
+                    .map_err(|_| feed_timeout(timeout, "emitting the sync message"))??;
+                    let target = target.max(sync);
+                    feed.wait_until(|s| s.is_up() && s.applied() >= target, deadline)
+                        .await
+                }
+            }
+            FeedKind::Sqlite => {
+                let target = feed.shared().polls() + 2;
+                feed.wait_until(|s| s.is_up() && s.polls() >= target, deadline)
+                    .await
+            }
+        };
+        if reached {
+            Ok(())
+        } else {
+            Err(feed_timeout(
+                timeout,
+                "the change feed had not applied the position",
+            ))
         }
     }
 
@@ -378,6 +469,50 @@ impl NeonDb {
             db: self.clone(),
             pending: Mutex::new(Vec::new()),
         })
+    }
+}
+
+fn feed_timeout(timeout: Duration, what: &str) -> Error {
+    Error::Timeout {
+        kind: crate::error::TimeoutKind::ChangeFeed,
+        message: format!("wait_for: {what} within {timeout:?}"),
+        source: None,
+    }
+}
+
+/// Starts the change feed the mode asks for ([`crate::feed`]).
+async fn start_feed(config: &Config, conn: &Conn, cache: &Arc<QueryCache>) -> Result<Feed> {
+    if config.change_feed == FeedMode::Off {
+        return Ok(Feed::ttl_only());
+    }
+    let started = match conn.get_database_backend() {
+        DatabaseBackend::Postgres => {
+            crate::feed::postgres::start(config, conn.reader(), cache.clone()).await
+        }
+        _ if std::ptr::eq(conn.writer(), conn.reader()) => {
+            // In memory: no other connection can see (or write) it.
+            return Ok(Feed::complete());
+        }
+        _ => crate::feed::sqlite::start(conn.writer().clone(), cache.clone()).await,
+    };
+    match started {
+        Ok(feed) => Ok(feed),
+        Err(reason) => {
+            cache.resume_hits();
+            if config.change_feed == FeedMode::On {
+                return Err(Error::invalid(
+                    "NEONHUB_CHANGE_FEED",
+                    format!("is on, but the change feed cannot run: {reason}"),
+                ));
+            }
+            tracing::warn!(
+                reason = %reason,
+                "change feed unavailable: cached results live until their TTL \
+                 (other instances' and other writers' changes are not seen); \
+                 set NEONHUB_CHANGE_FEED=off to silence this"
+            );
+            Ok(Feed::ttl_only())
+        }
     }
 }
 

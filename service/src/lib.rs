@@ -21,7 +21,8 @@
 //! * [`change`]: what writes report, for cache invalidation;
 //! * [`ids`]: primary keys;
 //! * [`metrics`]: statement and call metrics, Prometheus, the snapshot;
-//! * [`pool`]: the connections behind a handle and the fail-fast circuit.
+//! * [`pool`]: the connections behind a handle and the fail-fast circuit;
+//! * [`feed`]: the change feed (every writer's commits reach the cache).
 
 pub mod cache;
 pub mod change;
@@ -29,6 +30,7 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod explain;
+pub mod feed;
 pub mod ids;
 pub mod metrics;
 pub mod pool;
@@ -39,9 +41,10 @@ pub mod validate;
 
 pub use cache::{CacheStats, Outcome};
 pub use change::{Change, ChangeKind};
-pub use config::Config;
+pub use config::{Config, FeedMode};
 pub use db::{NeonDb, Tx, WarmReport};
 pub use error::{Error, Result};
+pub use feed::{FeedStatus, Token};
 pub use queries::{Query, QueryName};
 pub use repo::*;
 

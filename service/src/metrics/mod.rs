@@ -445,6 +445,12 @@ fn builder() -> PrometheusBuilder {
                 Matcher::Full(names::REPOSITORY_CALL_DURATION_SECONDS.to_owned()),
                 names::REPOSITORY_BUCKETS,
             )
+        })
+        .and_then(|b| {
+            b.set_buckets_for_metric(
+                Matcher::Full(names::FEED_LAG_SECONDS.to_owned()),
+                names::FEED_LAG_BUCKETS,
+            )
         });
     builder.unwrap_or_else(|_| PrometheusBuilder::new())
 }

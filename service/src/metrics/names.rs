@@ -46,6 +46,24 @@ pub const DB_CIRCUIT_OPEN: &str = "neonhub_db_circuit_open";
 /// Counter: times the fail-fast circuit opened.
 pub const DB_CIRCUIT_OPENS_TOTAL: &str = "neonhub_db_circuit_opens_total";
 
+/// Gauge: 1 while this handle's change feed streams (PostgreSQL) or polls
+/// (SQLite), else 0.
+pub const FEED_UP: &str = "neonhub_feed_up";
+/// Gauge: 1 while the handle runs without a change feed (TTL-only).
+pub const FEED_TTL_ONLY: &str = "neonhub_feed_ttl_only";
+/// Counter: times the change feed lost continuity (each cleared the cache).
+pub const FEED_GAPS_TOTAL: &str = "neonhub_feed_gaps_total";
+/// Counter, by `table`: row changes received from the change feed.
+pub const FEED_EVENTS_TOTAL: &str = "neonhub_feed_events_total";
+/// Histogram (seconds): from a change's commit on the server to its
+/// invalidation applied in this handle.
+pub const FEED_LAG_SECONDS: &str = "neonhub_feed_lag_seconds";
+
+/// Buckets of change-feed lag, seconds (500 µs to 30 s).
+pub const FEED_LAG_BUCKETS: &[f64] = &[
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+];
+
 /// Buckets of statement durations, seconds (100 µs to 10 s).
 pub const STATEMENT_BUCKETS: &[f64] = &[
     0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
@@ -132,5 +150,26 @@ pub fn describe() {
     describe_counter!(
         DB_CIRCUIT_OPENS_TOTAL,
         "Times the fail-fast circuit opened (the database stopped accepting connections)."
+    );
+    describe_gauge!(
+        FEED_UP,
+        "1 while the change feed streams every writer's commits to this handle's cache, else 0."
+    );
+    describe_gauge!(
+        FEED_TTL_ONLY,
+        "1 while the handle runs without a change feed: cached results live until their TTL."
+    );
+    describe_counter!(
+        FEED_GAPS_TOTAL,
+        "Times the change feed lost continuity; each cleared the cache."
+    );
+    describe_counter!(
+        FEED_EVENTS_TOTAL,
+        "Row changes received from the change feed, by table."
+    );
+    describe_histogram!(
+        FEED_LAG_SECONDS,
+        Unit::Seconds,
+        "Change feed lag: from a change's commit on the server to its invalidation here."
     );
 }
