@@ -127,6 +127,106 @@ both_backends! {
         assert!(auto.feed_status().up, "auto uses the feed where the server allows it");
         assert!(!auto.feed_status().ttl_only);
     }
+
+    async fn another_process_s_writes_reach_the_cache(db) {
+        db.migrate().await;
+        let b = handle(&db).await;
+        let l = lead(&b, "process@x.io", 1.0).await;
+        assert!(high_value_ids(&b).await.is_empty());
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_feed_writer"))
+            .args([db.url.as_str(), l.id.as_str(), "9.5"])
+            .output()
+            .expect("run feed_writer");
+        assert!(out.status.success(), "feed_writer: {}", String::from_utf8_lossy(&out.stderr));
+        let token: service::Token = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
+        b.wait_for(token, WAIT).await.expect("the other process's write is applied");
+        assert_eq!(high_value_ids(&b).await, vec![l.id.clone()], "no stale hit after another process wrote");
+    }
+}
+
+/// A server restart under two handles: both feeds break (a gap each,
+/// the cache cleared), a write lands before they are back, nothing stale
+/// is served, and the feeds stream again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_restart_is_a_gap_and_the_feed_comes_back() {
+    let mut cluster = api_tests::cluster::Cluster::start();
+    cluster.psql("postgres", "CREATE DATABASE neonhub");
+    let url = cluster.url("neonhub");
+    {
+        use sea_orm_migration::MigratorTrait;
+        let admin = api_tests::connect(&url).await.unwrap();
+        migration::Migrator::up(&admin, None).await.unwrap();
+        admin.close().await.unwrap();
+    }
+    let config = Config::new(url.clone())
+        .with_change_feed(FeedMode::On)
+        .with_connect_timeout(Duration::from_secs(1));
+    let a = NeonDb::connect(config.clone()).await.unwrap();
+    let b = NeonDb::connect(config).await.unwrap();
+    let l = lead(&a, "restart@x.io", 1.0).await;
+    settle(&b, &a).await;
+    assert!(high_value_ids(&b).await.is_empty());
+    assert!(b.cache().stats().entries > 0);
+    let gaps = b.feed_status().gaps;
+
+    cluster.stop();
+    let started = std::time::Instant::now();
+    while b.feed_status().gaps == gaps || b.feed_status().up {
+        assert!(
+            started.elapsed() < WAIT,
+            "no gap after the server stopped: {:?}",
+            b.feed_status()
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(b.cache().stats().entries, 0, "the gap cleared the cache");
+    cluster.start_again();
+    // Another writer commits before the feeds are back.
+    let other = api_tests::connect(&url).await.unwrap();
+    other
+        .execute_unprepared(&format!(
+            "UPDATE leads SET score = 50 WHERE id = '{}'",
+            l.id
+        ))
+        .await
+        .unwrap();
+    // Every read from here on sees it: never the result cached before.
+    let started = std::time::Instant::now();
+    loop {
+        match b.leads().high_value(Some(7.0), None).await {
+            Ok(rows) => {
+                assert_eq!(
+                    rows.iter().map(|r| r.id.clone()).collect::<Vec<_>>(),
+                    vec![l.id.clone()],
+                    "stale after restart"
+                );
+                if b.feed_status().up {
+                    break;
+                }
+            }
+            Err(e) => assert!(e.is_transient(), "{e:?}"),
+        }
+        assert!(
+            started.elapsed() < WAIT,
+            "the feed did not come back: {:?}",
+            b.feed_status()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // And it follows changes again.
+    a.leads()
+        .update(
+            &l.id,
+            LeadUpdate {
+                score: Some(Some(2.0)),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    settle(&b, &a).await;
+    assert!(high_value_ids(&b).await.is_empty());
+    drop((a, b));
 }
 
 postgres_only! {
