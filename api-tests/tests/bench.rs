@@ -71,6 +71,19 @@ both_backends! {
         assert_eq!(json["coalescing"]["concurrent_misses"], 64);
         assert_eq!(json["coalescing"]["statements"], 1);
         assert_eq!(report.workload.stale_reads, 0);
+        if db.backend == api_tests::Backend::Postgres {
+            let feed = report.feed.as_ref().expect("the feed phase runs on PostgreSQL");
+            assert_eq!(json["feed"]["instances"], 2);
+            assert_eq!(feed.workload.calls, 300);
+            assert!(feed.workload.writes > 0 && feed.workload.reads > 0);
+            assert_eq!(feed.workload.stale_reads, 0, "no stale read after awaiting the token");
+            assert_eq!(feed.lag.samples as u64, feed.workload.writes, "one wait per write");
+            assert!(feed.lag.p50_ms > 0.0 && feed.lag.p50_ms <= feed.lag.p99_ms);
+            assert!(feed.write_feed_on.calls > 0 && feed.write_feed_off.calls > 0);
+            assert!(feed.write_p50_ratio > 0.0);
+        } else {
+            assert!(report.feed.is_none() && report.feed_skipped.is_some());
+        }
         all_indexes_present(&db).await;
     }
 

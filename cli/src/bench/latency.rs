@@ -22,16 +22,18 @@ impl Latency {
             return Self::default();
         }
         samples.sort_unstable();
-        let rank = |q: f64| {
-            let i = ((q * samples.len() as f64).ceil() as usize).clamp(1, samples.len()) - 1;
-            samples[i].as_secs_f64() * 1000.0
-        };
         Self {
-            p50_ms: rank(0.50),
-            p95_ms: rank(0.95),
+            p50_ms: nearest_rank_ms(&samples, 0.50),
+            p95_ms: nearest_rank_ms(&samples, 0.95),
             calls: samples.len(),
         }
     }
+}
+
+/// The `q` quantile (nearest rank) of sorted, non-empty `samples`, ms.
+pub fn nearest_rank_ms(samples: &[Duration], q: f64) -> f64 {
+    let i = ((q * samples.len() as f64).ceil() as usize).clamp(1, samples.len()) - 1;
+    samples[i].as_secs_f64() * 1000.0
 }
 
 /// Times `f` once.

@@ -15,8 +15,13 @@
 //! 6. 64 concurrent misses of one key, and the statements they ran.
 //! 7. Eight concurrent read-modify-write transactions on one row:
 //!    commits per second, and failures by kind.
+//! 8. PostgreSQL with the change feed up: the workload over two instances
+//!    (stale reads after awaiting tokens, hit efficiency), the feed's lag
+//!    to the other instance, write latency with a handle's feed on and off
+//!    ([`feed`]).
 
 pub mod calls;
+pub mod feed;
 pub mod latency;
 pub mod transactions;
 pub mod workload;
@@ -140,6 +145,10 @@ pub struct BenchReport {
     pub coalescing: Coalescing,
     /// Contended write transactions.
     pub transactions: transactions::TransactionReport,
+    /// The change feed across two instances (PostgreSQL with the feed up).
+    pub feed: Option<feed::FeedReport>,
+    /// Why the feed phase did not run, if it did not.
+    pub feed_skipped: Option<String>,
     /// Seconds seeding took (0 if the database was not empty).
     pub seed_seconds: f64,
     /// Seconds the whole run took.
@@ -572,6 +581,8 @@ pub async fn run(
         transactions.locked_errors,
         transactions.other_errors
     );
+    control.enter("feed");
+    let (feed, feed_skipped) = feed_phase(db, &pools, args, control).await?;
     control.enter("done");
     let report = BenchReport {
         backend,
@@ -582,6 +593,8 @@ pub async fn run(
         concurrency,
         coalescing,
         transactions,
+        feed,
+        feed_skipped,
         seed_seconds,
         total_seconds: started.elapsed().as_secs_f64(),
         started_at,
@@ -595,6 +608,46 @@ pub async fn run(
         })?;
     }
     Ok(report)
+}
+
+/// Phase 8 ([`feed`]): its report, or why it was not measured.
+async fn feed_phase(
+    db: &NeonDb,
+    pools: &Pools,
+    args: &BenchArgs,
+    control: &Control,
+) -> Result<(Option<feed::FeedReport>, Option<String>), BenchError> {
+    if db.backend() != DatabaseBackend::Postgres {
+        let why = "SQLite: the feed is a local poller, there is no second instance to measure";
+        return Ok((None, Some(why.to_owned())));
+    }
+    let calls = (args.workload_calls / 2).max(1);
+    let measured = tokio::select! {
+        r = feed::run(db.config(), pools, calls, args.seed) => r,
+        () = control.interrupted() => return Err(BenchError::Interrupted),
+    };
+    match measured {
+        Ok(report) => {
+            eprintln!(
+                "  two instances: {} stale reads after tokens, hit efficiency {:.3}, lag p50 {:.2} ms p99 {:.2} ms, write p50 feed on/off {:.3}",
+                report.workload.stale_reads,
+                report.workload.hit_efficiency,
+                report.lag.p50_ms,
+                report.lag.p99_ms,
+                report.write_p50_ratio
+            );
+            Ok((Some(report), None))
+        }
+        // The server cannot run the feed: say why, report the rest.
+        Err(service::Error::Invalid {
+            field: "NEONHUB_CHANGE_FEED",
+            reason,
+        }) => {
+            eprintln!("  change feed: not measured ({reason})");
+            Ok((None, Some(reason)))
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 impl std::fmt::Display for BenchReport {
@@ -674,6 +727,33 @@ impl std::fmt::Display for BenchReport {
             "transactions: {} tasks, read-modify-write on one row: {:.0} commits/s, {} \"locked\" errors, {} other errors",
             t.tasks, t.commits_per_s, t.locked_errors, t.other_errors
         )?;
+        match (&self.feed, &self.feed_skipped) {
+            (Some(feed), _) => {
+                let w = &feed.workload;
+                writeln!(
+                    f,
+                    "change feed, {} instances: {} calls, stale reads after awaiting tokens {}, hit efficiency {:.3} (rate {:.3} / oracle {:.3})",
+                    feed.instances,
+                    w.calls,
+                    w.stale_reads,
+                    w.hit_efficiency,
+                    w.hit_rate,
+                    w.oracle_hit_rate
+                )?;
+                writeln!(
+                    f,
+                    "  lag to the other instance: p50 {:.2} ms, p99 {:.2} ms ({} writes); write p50 feed on {:.3} ms / off {:.3} ms = {:.3}x",
+                    feed.lag.p50_ms,
+                    feed.lag.p99_ms,
+                    feed.lag.samples,
+                    feed.write_feed_on.p50_ms,
+                    feed.write_feed_off.p50_ms,
+                    feed.write_p50_ratio
+                )?;
+            }
+            (None, Some(why)) => writeln!(f, "change feed: not measured ({why})")?,
+            (None, None) => {}
+        }
         write!(
             f,
             "total {:.1} s (seeding {:.1} s)",

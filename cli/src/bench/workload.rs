@@ -226,11 +226,35 @@ pub async fn run(
     seed: u64,
     write_fraction: f64,
 ) -> service::Result<WorkloadReport> {
+    run_on(std::slice::from_ref(db), pools, calls, seed, write_fraction)
+        .await
+        .map(|(report, _)| report)
+}
+
+/// The workload over several handles, as several instances of one
+/// application: writes take turns between them, and so do reads (each
+/// shadowed on its own handle, each handle compared with a perfect cache of
+/// its own). With more than one handle, after every write each other
+/// handle waits for the write's token ([`NeonDb::wait_for`]) before its
+/// next read, as an application giving its users read-your-writes across
+/// instances would; the time from the write's return (through taking its
+/// token) to the other handle's feed having applied it is returned as a
+/// lag sample.
+///
+/// # Errors
+/// A read's error, a token or a wait that failed (writes' own errors are
+/// counted, not fatal).
+pub async fn run_on(
+    dbs: &[NeonDb],
+    pools: &Pools,
+    calls: u64,
+    seed: u64,
+    write_fraction: f64,
+) -> service::Result<(WorkloadReport, Vec<Duration>)> {
     let mut rng = Rng::new(seed, 9);
-    let shadow_db = db.uncached();
-    let metrics = db.metrics();
-    let ttls = db.cache().config().ttls;
-    let before = db.cache().stats();
+    let shadows: Vec<NeonDb> = dbs.iter().map(NeonDb::uncached).collect();
+    let ttls = dbs[0].cache().config().ttls;
+    let invalidations_before: u64 = dbs.iter().map(|d| d.cache().stats().invalidations).sum();
     let started = Instant::now();
     let mut running = Vec::new();
     let (mut reads, mut writes, mut write_errors, mut hits, mut stale) =
@@ -239,24 +263,40 @@ pub async fn run(
     let mut oracle_hits = 0u64;
     let mut stale_by: std::collections::BTreeMap<&'static str, u64> =
         std::collections::BTreeMap::new();
-    // Per key: when a perfect cache last loaded it, and the last true result.
-    let mut oracle: HashMap<Query, (Instant, Answer)> = HashMap::new();
+    // Per handle and key: when a perfect cache last loaded it, and the
+    // last true result.
+    let mut oracles: Vec<HashMap<Query, (Instant, Answer)>> = vec![HashMap::new(); dbs.len()];
+    let mut lags = Vec::new();
     for _ in 0..calls {
         match draw_step(pools, &mut rng, write_fraction) {
             Step::Write(w) => {
+                let writer = &dbs[writes as usize % dbs.len()];
                 writes += 1;
-                if let Err(e) = apply(db, &w, &mut running).await {
+                if let Err(e) = apply(writer, &w, &mut running).await {
                     tracing::warn!(error = %e, "workload write failed");
                     write_errors += 1;
                 }
+                if dbs.len() > 1 {
+                    // From the write's return (its commit acknowledged),
+                    // through taking its token, to the others having it.
+                    let acknowledged = Instant::now();
+                    let token = writer.token().await?;
+                    for other in dbs.iter().filter(|d| !std::ptr::eq(*d, writer)) {
+                        other.wait_for(token, Duration::from_secs(10)).await?;
+                        lags.push(acknowledged.elapsed());
+                    }
+                }
             }
             Step::Read(call) => {
+                let i = reads as usize % dbs.len();
+                let (db, shadow_db, oracle) = (&dbs[i], &shadows[i], &mut oracles[i]);
+                let metrics = db.metrics();
                 reads += 1;
                 let hits_before = db.cache().stats().hits;
                 let s0 = metrics.statements_total();
                 let cached = call.run(db).await?;
                 let s1 = metrics.statements_total();
-                let shadow = call.run(&shadow_db).await?;
+                let shadow = call.run(shadow_db).await?;
                 let s2 = metrics.statements_total();
                 cached_statements += s1 - s0;
                 shadow_statements += s2 - s1;
@@ -295,7 +335,7 @@ pub async fn run(
     let ratio = |a: u64, b: u64| if b == 0 { 0.0 } else { a as f64 / b as f64 };
     let hit_rate = ratio(hits, reads);
     let oracle_hit_rate = ratio(oracle_hits, reads);
-    Ok(WorkloadReport {
+    let report = WorkloadReport {
         calls,
         write_fraction,
         hit_rate,
@@ -318,7 +358,12 @@ pub async fn run(
         reads,
         writes,
         write_errors,
-        invalidations: db.cache().stats().invalidations - before.invalidations,
+        invalidations: dbs
+            .iter()
+            .map(|d| d.cache().stats().invalidations)
+            .sum::<u64>()
+            - invalidations_before,
         seconds: started.elapsed().as_secs_f64(),
-    })
+    };
+    Ok((report, lags))
 }

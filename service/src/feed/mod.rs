@@ -27,9 +27,12 @@
 //! write returns a position ([`Token`], the server's WAL position, at or
 //! past that write's commit); [`NeonDb::wait_for`](crate::NeonDb::wait_for)
 //! on any handle returns once its feed has applied everything up to it.
-//! It emits a non-transactional logical message (which the stream
-//! delivers after every transaction committed before it), so it does not
-//! wait for unrelated traffic.
+//! If the feed is not there yet, it commits a tiny transaction holding
+//! only a logical message (`pg_logical_emit_message`, no table touched)
+//! and waits for that commit to arrive: the stream delivers commits in
+//! order, so it waits for the feed's lag, not for unrelated traffic. (A
+//! non-transactional message would not be flushed at once; the wait would
+//! then follow the WAL writer's delay, up to 200 ms.)
 //!
 //! **SQLite**: another process writing the same file is seen through
 //! `PRAGMA data_version` on the handle's writer connection, polled every

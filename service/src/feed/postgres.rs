@@ -324,13 +324,15 @@ async fn session(
     }
 }
 
-/// Emits a sync message and returns its position: once the feed applied
-/// it, every transaction committed before it has been applied too.
+/// Commits a transaction holding only a logical message (flushed at
+/// commit, unlike a non-transactional one) and returns its position: once
+/// the feed applied its commit, every transaction committed before it has
+/// been applied too.
 pub(crate) async fn sync_point(reader: &crate::pool::Conn) -> crate::Result<u64> {
     let row = reader
         .query_one_raw(Statement::from_string(
             sea_orm::DatabaseBackend::Postgres,
-            "SELECT pg_logical_emit_message(false, 'neonhub.sync', '')::text".to_owned(),
+            "SELECT pg_logical_emit_message(true, 'neonhub.sync', '')::text".to_owned(),
         ))
         .await?
         .ok_or_else(|| crate::Error::invalid("token", "no sync position returned"))?;
