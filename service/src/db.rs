@@ -489,11 +489,11 @@ async fn start_feed(config: &Config, conn: &Conn, cache: &Arc<QueryCache>) -> Re
         DatabaseBackend::Postgres => {
             crate::feed::postgres::start(config, conn.reader(), cache.clone()).await
         }
-        _ if std::ptr::eq(conn.writer(), conn.reader()) => {
-            // In memory: no other connection can see (or write) it.
-            return Ok(Feed::complete());
-        }
-        _ => crate::feed::sqlite::start(conn.writer().clone(), cache.clone()).await,
+        // In memory: no other connection can see (or write) it.
+        _ => match conn.separate_writer() {
+            None => return Ok(Feed::complete()),
+            Some(writer) => crate::feed::sqlite::start(writer.clone(), cache.clone()).await,
+        },
     };
     match started {
         Ok(feed) => Ok(feed),

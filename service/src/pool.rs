@@ -308,6 +308,12 @@ impl Conn {
         self.0.write.as_ref().unwrap_or(&self.0.read)
     }
 
+    /// SQLite's writer connection, when it is not the readers' pool (an
+    /// in-memory database has one connection for everything).
+    pub(crate) fn separate_writer(&self) -> Option<&DatabaseConnection> {
+        self.0.write.as_ref()
+    }
+
     /// The circuit.
     pub fn health(&self) -> &Arc<Health> {
         &self.0.health

@@ -328,30 +328,29 @@ async fn session(
 /// commit, unlike a non-transactional one) and returns its position: once
 /// the feed applied its commit, every transaction committed before it has
 /// been applied too.
-pub(crate) async fn sync_point(reader: &crate::pool::Conn) -> crate::Result<u64> {
-    let row = reader
-        .query_one_raw(Statement::from_string(
-            sea_orm::DatabaseBackend::Postgres,
-            "SELECT pg_logical_emit_message(true, 'neonhub.sync', '')::text".to_owned(),
-        ))
-        .await?
-        .ok_or_else(|| crate::Error::invalid("token", "no sync position returned"))?;
-    let text: String = row.try_get_by_index(0)?;
-    Lsn::parse(&text)
-        .map(Lsn::as_u64)
-        .map_err(|e| crate::Error::invalid("token", format!("{text:?}: {e}")))
+pub(crate) async fn sync_point(conn: &crate::pool::Conn) -> crate::Result<u64> {
+    query_lsn(
+        conn,
+        "SELECT pg_logical_emit_message(true, 'neonhub.sync', '')::text",
+    )
+    .await
 }
 
 /// The server's current WAL insert position: at or past the commit of
 /// every write that has returned.
-pub(crate) async fn current_position(reader: &crate::pool::Conn) -> crate::Result<u64> {
-    let row = reader
+pub(crate) async fn current_position(conn: &crate::pool::Conn) -> crate::Result<u64> {
+    query_lsn(conn, "SELECT pg_current_wal_insert_lsn()::text").await
+}
+
+/// Runs `sql`, which returns one LSN as text.
+async fn query_lsn(conn: &crate::pool::Conn, sql: &str) -> crate::Result<u64> {
+    let row = conn
         .query_one_raw(Statement::from_string(
             sea_orm::DatabaseBackend::Postgres,
-            "SELECT pg_current_wal_insert_lsn()::text".to_owned(),
+            sql.to_owned(),
         ))
         .await?
-        .ok_or_else(|| crate::Error::invalid("token", "no position returned"))?;
+        .ok_or_else(|| crate::Error::invalid("token", format!("{sql}: no row")))?;
     let text: String = row.try_get_by_index(0)?;
     Lsn::parse(&text)
         .map(Lsn::as_u64)
