@@ -104,6 +104,11 @@ const BASE_CONF: &[&str] = &[
     "max_connections = 60",
     "fsync = on",
     "log_min_messages = warning",
+    // A stop that hangs is diagnosed from the log: which sessions and
+    // walsenders were there.
+    "log_replication_commands = on",
+    "log_connections = on",
+    "log_disconnections = on",
 ];
 
 impl Cluster {
@@ -226,7 +231,18 @@ impl Cluster {
     /// committed work is flushed).
     pub fn stop(&mut self) {
         let out = self.pg_ctl(&["-w", "-t", "60", "-m", "fast", "stop"]);
-        check("pg_ctl stop", &out);
+        if !out.status.success() {
+            let log = std::fs::read_to_string(self.dir.join("server.log")).unwrap_or_default();
+            let tail: Vec<&str> = log.lines().rev().take(60).collect();
+            let tail: Vec<&str> = tail.into_iter().rev().collect();
+            panic!(
+                "pg_ctl stop failed ({}): {}\n{}\nlast lines of the server log:\n{}",
+                out.status,
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr),
+                tail.join("\n")
+            );
+        }
         self.running = false;
     }
 

@@ -285,6 +285,9 @@ async fn session(
     }
     let mut decoder = Decoder::new();
     let mut pending: Vec<RowChange> = Vec::new();
+    // Inside a transaction (between Begin and Commit) nothing past the
+    // last commit may be acknowledged.
+    let mut in_transaction = false;
     loop {
         let event = match client.recv().await {
             Ok(Some(event)) => event,
@@ -292,7 +295,10 @@ async fn session(
             Err(e) => return format!("replication stream: {e}"),
         };
         match event {
-            ReplicationEvent::Begin { .. } => pending.clear(),
+            ReplicationEvent::Begin { .. } => {
+                in_transaction = true;
+                pending.clear();
+            }
             ReplicationEvent::XLogData { data, .. } => match decoder.decode(&data) {
                 Ok(Decoded::Rows(table, rows)) => {
                     shared.events(table, rows.len().max(1) as u64);
@@ -312,6 +318,15 @@ async fn session(
                 metrics::histogram!(names::FEED_LAG_SECONDS).record(lag);
                 shared.advance(end_lsn.as_u64());
                 client.update_applied_lsn(end_lsn);
+                in_transaction = false;
+            }
+            // Between transactions a keepalive's position has been fully
+            // received: acknowledge it. Without this the applied position
+            // stays at the last commit, and a server shutting down (which
+            // waits until every walsender's client confirmed all it was
+            // sent, shutdown checkpoint included) never finishes.
+            ReplicationEvent::KeepAlive { wal_end, .. } if !in_transaction => {
+                client.update_applied_lsn(wal_end);
             }
             ReplicationEvent::Message {
                 transactional: false,
