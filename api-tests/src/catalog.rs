@@ -10,8 +10,11 @@ use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection, Statement};
 pub struct IndexInfo {
     /// The table.
     pub table: String,
-    /// Key columns in order.
+    /// Key columns in order (on SQLite, which has no `INCLUDE`: every
+    /// column).
     pub columns: Vec<String>,
+    /// PostgreSQL: the `INCLUDE` columns in order (empty on SQLite).
+    pub include: Vec<String>,
     /// UNIQUE.
     pub unique: bool,
     /// Usable (always true on SQLite; `indisvalid` on PostgreSQL).
@@ -67,7 +70,10 @@ pub async fn indexes(conn: &DatabaseConnection) -> BTreeMap<String, IndexInfo> {
             let sql = "SELECT c.relname::text, t.relname::text, i.indisunique, i.indisvalid, \
                  ARRAY(SELECT a.attname::text FROM unnest(i.indkey::int2[]) WITH ORDINALITY k(n, o) \
                        JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.n \
-                       WHERE k.o <= i.indnkeyatts ORDER BY k.o) \
+                       WHERE k.o <= i.indnkeyatts ORDER BY k.o), \
+                 ARRAY(SELECT a.attname::text FROM unnest(i.indkey::int2[]) WITH ORDINALITY k(n, o) \
+                       JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.n \
+                       WHERE k.o > i.indnkeyatts ORDER BY k.o) \
                  FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid \
                  JOIN pg_class t ON t.oid = i.indrelid \
                  JOIN pg_namespace n ON n.oid = t.relnamespace \
@@ -80,6 +86,7 @@ pub async fn indexes(conn: &DatabaseConnection) -> BTreeMap<String, IndexInfo> {
                         unique: get(&r, 2),
                         valid: get(&r, 3),
                         columns: get(&r, 4),
+                        include: get(&r, 5),
                     },
                 );
             }
@@ -113,6 +120,7 @@ pub async fn indexes(conn: &DatabaseConnection) -> BTreeMap<String, IndexInfo> {
                     IndexInfo {
                         table,
                         columns,
+                        include: Vec::new(),
                         unique,
                         valid: true,
                     },

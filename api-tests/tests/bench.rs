@@ -63,6 +63,22 @@ both_backends! {
         assert_eq!(w["write_fraction"], 0.05);
         assert_eq!(w["stale_reads"], 0, "no stale read");
         assert!(w["hit_rate"].as_f64().unwrap() <= w["oracle_hit_rate"].as_f64().unwrap() + 1e-9);
+        // The report's KPIs: every read's shadow, every miss and every
+        // write reached the database; nothing failed.
+        let wr = &report.workload;
+        assert!(wr.uncached_calls >= wr.reads + wr.writes, "{} uncached calls", wr.uncached_calls);
+        assert!(wr.uncached_calls < 2 * wr.reads + wr.writes || wr.hit_rate == 0.0);
+        assert!((0.0..=1.0).contains(&wr.uncached_under_100ms) && wr.uncached_under_100ms > 0.0);
+        assert_eq!((wr.errors, wr.timeouts), (0, 0));
+        assert_eq!((w["error_rate"].as_f64(), w["timeout_rate"].as_f64()), (Some(0.0), Some(0.0)));
+        // The covering indexes' write cost, per table, with both sides.
+        let costs: Vec<&str> = report.index_write_cost.iter().map(|c| c.table).collect();
+        assert_eq!(costs, ["agent_executions", "leads"]);
+        for c in &report.index_write_cost {
+            assert_eq!(c.with_index.calls, 600);
+            assert_eq!(c.without_index.calls, 300);
+            assert!(c.p50_ratio > 0.0);
+        }
         let clients: Vec<u64> = json["concurrency"].as_array().unwrap().iter().map(|c| {
             assert!(c["calls_per_s"].as_f64().unwrap() > 0.0);
             c["clients"].as_u64().unwrap()

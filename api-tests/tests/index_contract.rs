@@ -285,7 +285,15 @@ async fn seed(conn: &sea_orm::DatabaseConnection) -> Seeded {
         })
         .collect();
     insert(conn, trends).await;
-    conn.execute_unprepared("ANALYZE").await.expect("ANALYZE");
+    // Statistics, and on PostgreSQL the visibility map too: autovacuum
+    // keeps both on a live database (and `neonhub-db seed` ends with
+    // them), and without the map the planner prices an index-only scan of
+    // a covering index as if it visited the table.
+    let maintain = match conn.get_database_backend() {
+        sea_orm::DatabaseBackend::Postgres => "VACUUM ANALYZE",
+        _ => "ANALYZE",
+    };
+    conn.execute_unprepared(maintain).await.expect(maintain);
     Seeded {
         owner,
         owner_statuses,
@@ -480,14 +488,22 @@ both_backends! {
         for q in &queries {
             let explained = service::explain::explain(&conn, q).await.expect("EXPLAIN");
             assert_eq!(explained.expected_index, q.expected_index());
-            if !explained.uses_expected {
+            let rows = result_rows(&neon, q).await;
+            // High-value leads whose matches all fit in the limit read the
+            // whole score range whatever the index; the planner may then
+            // take the smaller `(score)` index and sort the few rows. The
+            // covering index is the contract where the limit cuts (the
+            // default call, and large tables).
+            let whole_range_read = matches!(q, Query::HighValueLeads(p) if (rows as u64) < p.limit)
+                && explained.used_indexes == ["leads_score_idx"];
+            if !explained.uses_expected && !whole_range_read {
                 failures.push(format!(
                     "{:?}\n  expected {}, used {:?}\n{}",
                     q, explained.expected_index, explained.used_indexes, explained.plan
                 ));
             }
             // The parameters name data that exists: the query has rows.
-            assert!(result_rows(&neon, q).await > 0, "{q:?} returns nothing");
+            assert!(rows > 0, "{q:?} returns nothing");
         }
         assert!(failures.is_empty(), "{:?}: {} of {} queries not using their index:\n{}", db.backend, failures.len(), queries.len(), failures.join("\n\n"));
         eprintln!("{:?}: {} plans checked in {:?}", db.backend, queries.len(), started.elapsed());

@@ -12,8 +12,8 @@ use migration::Migrator;
 use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection, Statement};
 use sea_orm_migration::{MigratorTrait, SchemaManager};
 
-/// SPEC §2 + §3, written out independently of the migration code:
-/// `name: table(columns) [unique]`.
+/// SPEC §2 + §3 and the README's extra indexes, written out independently
+/// of the migration code: `name: table(columns) [unique | include(columns)]`.
 const EXPECTED_INDEXES: &str = "
 users_role_createdAt_idx: users(role, createdAt)
 users_emailVerified_idx: users(emailVerified)
@@ -57,6 +57,8 @@ campaigns_userId2_idx: campaigns(userId2)
 accounts_userId_idx: accounts(userId)
 sessions_userId_idx: sessions(userId)
 ab_tests_campaignId_idx: ab_tests(campaignId)
+agent_executions_agentId_startedAt_idx: agent_executions(agentId, startedAt) include(status, performance, completedAt)
+leads_score_createdAt_id_idx: leads(score, createdAt, id)
 ";
 
 const EXPECTED_TABLES: &[&str] = &[
@@ -80,12 +82,16 @@ const MIGRATION_NAMES: &[&str] = &[
     "m20261125_000002_report_indexes",
     "m20261125_000003_foreign_key_indexes",
     "m20261202_000001_change_feed",
+    "m20261202_000002_covering_indexes",
 ];
 
 const PRISMA_FIXTURE: &str = include_str!("../fixtures/prisma_pre_index.sql");
 const SAMPLE_ROWS: &str = include_str!("../fixtures/sample_rows.sql");
 
-fn expected_indexes() -> BTreeMap<String, IndexInfo> {
+/// The expected catalogue on `backend`: SQLite has no `INCLUDE`, so there
+/// the included columns follow the key columns.
+fn expected_indexes(backend: api_tests::Backend) -> BTreeMap<String, IndexInfo> {
+    let list = |s: &str| -> Vec<String> { s.split(", ").map(str::to_owned).collect() };
     EXPECTED_INDEXES
         .lines()
         .filter(|l| !l.trim().is_empty())
@@ -93,10 +99,21 @@ fn expected_indexes() -> BTreeMap<String, IndexInfo> {
             let (name, rest) = line.split_once(": ").expect("name: table(cols)");
             let (table, rest) = rest.split_once('(').expect("table(");
             let (cols, flags) = rest.split_once(')').expect(")");
+            let flags = flags.trim();
+            let mut columns = list(cols);
+            let mut include = flags
+                .strip_prefix("include(")
+                .and_then(|r| r.strip_suffix(')'))
+                .map(list)
+                .unwrap_or_default();
+            if backend == api_tests::Backend::Sqlite {
+                columns.append(&mut include);
+            }
             let info = IndexInfo {
                 table: table.to_owned(),
-                columns: cols.split(", ").map(str::to_owned).collect(),
-                unique: flags.trim() == "unique",
+                columns,
+                include,
+                unique: flags == "unique",
                 valid: true,
             };
             (name.to_owned(), info)
@@ -135,7 +152,7 @@ both_backends! {
         assert!(indexes["leads_score_idx"].valid);
         assert!(!indexes.contains_key("accounts_userId_idx"), "a pending migration's index is left to up");
         Migrator::up(conn, None).await.expect("the rest");
-        assert_eq!(catalog::indexes(conn).await, expected_indexes());
+        assert_eq!(catalog::indexes(conn).await, expected_indexes(db.backend));
     }
 
     async fn migration_round_trip(db) {
@@ -152,7 +169,7 @@ both_backends! {
             "access_token", "expires_at", "token_type", "scope", "id_token", "session_state",
         ]);
         let indexes = catalog::indexes(conn).await;
-        assert_eq!(indexes.len(), 42);
+        assert_eq!(indexes.len(), 44);
         assert_eq!(applied(conn).await, MIGRATION_NAMES);
 
         Migrator::down(conn, None).await.expect("down to nothing");
@@ -177,8 +194,8 @@ both_backends! {
     async fn index_catalogue_matches_spec_exactly(db) {
         Migrator::up(&db.conn, None).await.expect("up");
         let actual = catalog::indexes(&db.conn).await;
-        let expected = expected_indexes();
-        assert_eq!(expected.len(), 42, "SPEC: 33 report + 5 unique + 4 foreign-key indexes");
+        let expected = expected_indexes(db.backend);
+        assert_eq!(expected.len(), 44, "SPEC: 33 report + 5 unique + 4 foreign-key indexes, and 2 covering");
         for (name, want) in &expected {
             assert_eq!(actual.get(name), Some(want), "index {name}");
         }
@@ -237,6 +254,9 @@ both_backends! {
         migration::indexes::create_indexes(&manager, migration::indexes::FOREIGN_KEY_INDEXES)
             .await
             .expect("re-run fk indexes");
+        migration::indexes::create_indexes(&manager, migration::indexes::COVERING_INDEXES)
+            .await
+            .expect("re-run covering indexes");
         assert_eq!(index_identities(conn).await, before, "no index was rebuilt");
         assert_eq!(applied(conn).await, MIGRATION_NAMES);
     }
@@ -288,7 +308,7 @@ postgres_only! {
         let conn = &db.conn;
         let neon = db.service().await;
         cli::migrate::run(&neon, cli::migrate::Action::Up { num: None }).await.expect("up");
-        assert_eq!(catalog::indexes(conn).await, expected_indexes());
+        assert_eq!(catalog::indexes(conn).await, expected_indexes(db.backend));
         // A failed REINDEX CONCURRENTLY leaves an index INVALID long after
         // its migration was applied; mark one so, as PostgreSQL would.
         exec(conn, r#"UPDATE pg_index SET indisvalid = false WHERE indexrelid = '"leads_score_idx"'::regclass"#).await;
@@ -298,7 +318,7 @@ postgres_only! {
         assert!(!catalog::indexes(conn).await["leads_score_idx"].valid, "nothing pending: plain up keeps it INVALID");
 
         cli::migrate::run(&neon, cli::migrate::Action::Up { num: None }).await.expect("neonhub-db migrate up");
-        assert_eq!(catalog::indexes(conn).await, expected_indexes(), "rebuilt, valid, same definition");
+        assert_eq!(catalog::indexes(conn).await, expected_indexes(db.backend), "rebuilt, valid, same definition");
         assert!(migration::repair_indexes(conn).await.unwrap().is_empty(), "a second check rebuilds nothing");
     }
 
@@ -390,7 +410,7 @@ postgres_only! {
         assert_eq!(catalog::pg_column_definitions(conn).await, schema_before, "no column changed");
         assert_eq!(catalog::pg_constraints(conn).await, constraints_before, "no constraint changed");
         let indexes = catalog::indexes(conn).await;
-        assert_eq!(indexes, expected_indexes(), "every index present, valid and as SPEC names it");
+        assert_eq!(indexes, expected_indexes(db.backend), "every index present, valid and as SPEC names it");
         assert_eq!(applied(conn).await, MIGRATION_NAMES);
     }
 

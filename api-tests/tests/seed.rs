@@ -244,7 +244,7 @@ both_backends! {
                 .get(def.name)
                 .unwrap_or_else(|| panic!("index {} is missing after seeding", def.name));
             assert_eq!(info.table, def.table, "{}", def.name);
-            assert_eq!(info.columns, def.columns, "{}", def.name);
+            assert_eq!(info.columns, def.backend_columns(db.conn.get_database_backend()), "{}", def.name);
             assert!(!info.unique && info.valid, "{}", def.name);
             secondary += 1;
         }

@@ -74,7 +74,8 @@ pub enum OnDelete {
 }
 
 impl OnDelete {
-    fn sql(self) -> &'static str {
+    /// The action in SQL (`RESTRICT`, `SET NULL`, `CASCADE`).
+    pub fn sql(self) -> &'static str {
         match self {
             OnDelete::Restrict => "RESTRICT",
             OnDelete::SetNull => "SET NULL",
@@ -494,7 +495,8 @@ pub(crate) fn column_list(columns: &[&str]) -> String {
         .join(", ")
 }
 
-fn pg_type(ty: ColType) -> String {
+/// The PostgreSQL type of `ty`, as written in DDL.
+pub fn pg_type(ty: ColType) -> String {
     match ty {
         Text => "TEXT".into(),
         Int => "INTEGER".into(),
@@ -508,7 +510,8 @@ fn pg_type(ty: ColType) -> String {
     }
 }
 
-fn sqlite_type(ty: ColType) -> &'static str {
+/// The SQLite type of `ty`, as written in DDL.
+pub fn sqlite_type(ty: ColType) -> &'static str {
     match ty {
         Int => "INTEGER",
         Float => "REAL",
@@ -517,7 +520,8 @@ fn sqlite_type(ty: ColType) -> &'static str {
     }
 }
 
-fn enum_values(name: &str) -> &'static [&'static str] {
+/// The values of enum `name`, in order (empty for an unknown name).
+pub fn enum_values(name: &str) -> &'static [&'static str] {
     ENUMS
         .iter()
         .find(|(n, _)| *n == name)
@@ -533,7 +537,27 @@ fn quoted_values(values: &[&str]) -> String {
         .join(", ")
 }
 
-fn fk_name(table: &str, column: &str) -> String {
+/// A default as PostgreSQL's DDL writes it.
+pub fn pg_default(default: ColDefault) -> &'static str {
+    match default {
+        Now => "CURRENT_TIMESTAMP",
+        Literal(v) => v,
+    }
+}
+
+/// A default as SQLite's DDL writes it. `now()` is the same text form the
+/// service writes (sortable, UTC, milliseconds); booleans are 0/1.
+pub fn sqlite_default(default: ColDefault) -> &'static str {
+    match default {
+        Now => "(strftime('%Y-%m-%d %H:%M:%f', 'now'))",
+        Literal("true") => "1",
+        Literal("false") => "0",
+        Literal(v) => v,
+    }
+}
+
+/// A foreign key's name, Prisma's `<table>_<column>_fkey`.
+pub fn fk_name(table: &str, column: &str) -> String {
     format!("{table}_{column}_fkey")
 }
 
@@ -562,12 +586,8 @@ pub fn postgres_up_tables() -> String {
                 if c.not_null {
                     line.push_str(" NOT NULL");
                 }
-                match c.default {
-                    Some(Now) => line.push_str(" DEFAULT CURRENT_TIMESTAMP"),
-                    Some(Literal(v)) => {
-                        let _ = write!(line, " DEFAULT {v}");
-                    }
-                    None => {}
+                if let Some(d) = c.default {
+                    let _ = write!(line, " DEFAULT {}", pg_default(d));
                 }
                 line
             })
@@ -647,14 +667,8 @@ pub fn sqlite_up() -> Vec<String> {
                 if c.not_null {
                     line.push_str(" NOT NULL");
                 }
-                match c.default {
-                    // Same text form as the service writes: sortable, UTC, ms.
-                    Some(Now) => line.push_str(" DEFAULT (strftime('%Y-%m-%d %H:%M:%f', 'now'))"),
-                    Some(Literal("true")) => line.push_str(" DEFAULT 1"),
-                    Some(Literal(v)) => {
-                        let _ = write!(line, " DEFAULT {v}");
-                    }
-                    None => {}
+                if let Some(d) = c.default {
+                    let _ = write!(line, " DEFAULT {}", sqlite_default(d));
                 }
                 if let Enum(name) = c.ty {
                     let _ = write!(

@@ -19,6 +19,8 @@
 //!    (stale reads after awaiting tokens, hit efficiency), the feed's lag
 //!    to the other instance, write latency with a handle's feed on and off
 //!    ([`feed`]).
+//! 9. The covering indexes' write cost: inserts into their tables with
+//!    them, without them (dropped), and again after the rebuild.
 
 pub mod calls;
 pub mod feed;
@@ -31,10 +33,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use migration::indexes::{IndexDef, all_secondary_indexes};
+use migration::indexes::{COVERING_INDEXES, IndexDef, all_secondary_indexes};
 use sea_orm::{ConnectionTrait, DatabaseBackend, Statement};
 use serde::Serialize;
-use service::{NeonDb, QueryName};
+use service::prelude::*;
+use service::{NeonDb, NewExecution, NewLead, QueryName};
 use tokio::sync::watch;
 
 use crate::seed::{Scale, SeedArgs};
@@ -149,6 +152,9 @@ pub struct BenchReport {
     pub feed: Option<feed::FeedReport>,
     /// Why the feed phase did not run, if it did not.
     pub feed_skipped: Option<String>,
+    /// What the covering indexes cost a write: insert latency into their
+    /// tables with and without them (empty with `--skip-no-index`).
+    pub index_write_cost: Vec<IndexWriteCost>,
     /// Seconds seeding took (0 if the database was not empty).
     pub seed_seconds: f64,
     /// Seconds the whole run took.
@@ -157,6 +163,114 @@ pub struct BenchReport {
     pub started_at: String,
     /// `neonhub-db` version.
     pub version: &'static str,
+}
+
+/// Insert latency into one table with and without the migration's
+/// covering indexes on it.
+#[derive(Debug, Clone, Serialize)]
+pub struct IndexWriteCost {
+    /// The table.
+    pub table: &'static str,
+    /// The indexes dropped for the `without` rounds.
+    pub indexes: Vec<&'static str>,
+    /// With every index: a round before the drop and one after the
+    /// rebuild, pooled.
+    pub with_index: Latency,
+    /// Without those indexes.
+    pub without_index: Latency,
+    /// with_index.p50 / without_index.p50.
+    pub p50_ratio: f64,
+}
+
+/// Inserts per round of the write-cost phase.
+const WRITE_COST_INSERTS: usize = 300;
+
+/// One round: `n` inserts into `table` through the service, timed.
+async fn insert_round(
+    db: &NeonDb,
+    pools: &Pools,
+    table: &str,
+    round: usize,
+    n: usize,
+) -> Result<Vec<std::time::Duration>, BenchError> {
+    let mut samples = Vec::with_capacity(n);
+    for i in 0..n {
+        let started = Instant::now();
+        match table {
+            "leads" => {
+                db.leads()
+                    .create(NewLead {
+                        email: format!(
+                            "bench-write-cost-{round}-{i}-{}@example.com",
+                            std::process::id()
+                        ),
+                        score: Some((i % 100) as f64 / 10.0),
+                        ..NewLead::default()
+                    })
+                    .await?;
+            }
+            _ => {
+                let agent = &pools.agents[i % pools.agents.len()];
+                db.executions()
+                    .start(NewExecution::new(agent.clone(), "bench write cost"))
+                    .await?;
+            }
+        }
+        samples.push(started.elapsed());
+    }
+    Ok(samples)
+}
+
+/// Measures every covering index's write cost: a round with it, a round
+/// without (dropped), a round after the rebuild. Rebuilds on error and on
+/// Ctrl-C too.
+async fn index_write_cost(
+    db: &NeonDb,
+    pools: &Pools,
+    control: &Control,
+) -> Result<Vec<IndexWriteCost>, BenchError> {
+    let mut tables: Vec<&'static str> = COVERING_INDEXES.iter().map(|d| d.table).collect();
+    tables.dedup();
+    let mut out = Vec::new();
+    for (t, table) in tables.into_iter().enumerate() {
+        let indexes: Vec<&'static str> = COVERING_INDEXES
+            .iter()
+            .filter(|d| d.table == table)
+            .map(|d| d.name)
+            .collect();
+        let mut with = insert_round(db, pools, table, 3 * t, WRITE_COST_INSERTS).await?;
+        let without = async {
+            for name in &indexes {
+                exec(db, &format!("DROP INDEX IF EXISTS \"{name}\"")).await?;
+            }
+            insert_round(db, pools, table, 3 * t + 1, WRITE_COST_INSERTS).await
+        };
+        let outcome = tokio::select! {
+            r = without => Some(r),
+            () = control.interrupted() => None,
+        };
+        restore_indexes(db).await?;
+        let without = match outcome {
+            Some(r) => r?,
+            None => return Err(BenchError::Interrupted),
+        };
+        with.extend(insert_round(db, pools, table, 3 * t + 2, WRITE_COST_INSERTS).await?);
+        let (with_index, without_index) = (Latency::of(with), Latency::of(without));
+        eprintln!(
+            "  insert into {table}: p50 {:.3} ms with {}, {:.3} ms without",
+            with_index.p50_ms,
+            indexes.join(", "),
+            without_index.p50_ms
+        );
+        out.push(IndexWriteCost {
+            table,
+            indexes,
+            p50_ratio: ratio(with_index.p50_ms, without_index.p50_ms),
+            with_index,
+            without_index,
+        });
+    }
+    Ok(out)
 }
 
 /// Why a benchmark stopped.
@@ -244,7 +358,7 @@ async fn exec(db: &NeonDb, sql: &str) -> Result<(), sea_orm::DbErr> {
 pub async fn restore_indexes(db: &NeonDb) -> Result<(), sea_orm::DbErr> {
     let defs: Vec<IndexDef> = all_secondary_indexes().copied().collect();
     for def in &defs {
-        exec(db, &def.create_sql_blocking()).await?;
+        exec(db, &def.create_sql_blocking(db.backend())).await?;
     }
     exec(db, "ANALYZE").await
 }
@@ -583,6 +697,12 @@ pub async fn run(
     );
     control.enter("feed");
     let (feed, feed_skipped) = feed_phase(db, &pools, args, control).await?;
+    let index_write_cost = if args.skip_no_index {
+        Vec::new()
+    } else {
+        control.enter("index_write_cost");
+        index_write_cost(db, &pools, control).await?
+    };
     control.enter("done");
     let report = BenchReport {
         backend,
@@ -595,6 +715,7 @@ pub async fn run(
         transactions,
         feed,
         feed_skipped,
+        index_write_cost,
         seed_seconds,
         total_seconds: started.elapsed().as_secs_f64(),
         started_at,
@@ -711,6 +832,16 @@ impl std::fmt::Display for BenchReport {
             "  hit rate {:.3}   oracle {:.3}   efficiency {:.3}   statements saved {:.3}   stale reads {}",
             w.hit_rate, w.oracle_hit_rate, w.hit_efficiency, w.statements_saved, w.stale_reads
         )?;
+        writeln!(
+            f,
+            "  uncached calls under 100 ms {:.2}% of {}   errors {} ({:.3}%)   timeouts {} ({:.3}%)",
+            w.uncached_under_100ms * 100.0,
+            w.uncached_calls,
+            w.errors,
+            w.error_rate * 100.0,
+            w.timeouts,
+            w.timeout_rate * 100.0
+        )?;
         write!(f, "throughput:")?;
         for t in &self.concurrency {
             write!(f, "  {} clients {:.0}/s", t.clients, t.calls_per_s)?;
@@ -753,6 +884,17 @@ impl std::fmt::Display for BenchReport {
             }
             (None, Some(why)) => writeln!(f, "change feed: not measured ({why})")?,
             (None, None) => {}
+        }
+        for c in &self.index_write_cost {
+            writeln!(
+                f,
+                "write cost of {}: insert into {} p50 {:.3} ms with, {:.3} ms without = {:.3}x",
+                c.indexes.join(", "),
+                c.table,
+                c.with_index.p50_ms,
+                c.without_index.p50_ms,
+                c.p50_ratio
+            )?;
         }
         write!(
             f,

@@ -41,10 +41,56 @@ pub struct WorkloadReport {
     pub writes: u64,
     /// Writes that failed (none expected).
     pub write_errors: u64,
+    /// Calls that reached the database: every shadow read, every read the
+    /// cache missed, every write.
+    pub uncached_calls: u64,
+    /// Share of those that returned within 100 ms (the report's KPI:
+    /// "> 90% under 100 ms").
+    pub uncached_under_100ms: f64,
+    /// Calls (reads, shadows, writes) that failed with a timeout.
+    pub timeouts: u64,
+    /// Calls that failed in any way (timeouts included).
+    pub errors: u64,
+    /// errors / all calls made, shadows included (the report's "< 0.1%
+    /// timeouts" is `timeouts / calls made`).
+    pub error_rate: f64,
+    /// timeouts / all calls made, shadows included.
+    pub timeout_rate: f64,
     /// Entries the cache removed on writes.
     pub invalidations: u64,
     /// Wall time of the pass, seconds.
     pub seconds: f64,
+}
+
+/// The report's KPIs, counted as the workload runs.
+#[derive(Default)]
+struct Kpi {
+    calls: u64,
+    uncached_calls: u64,
+    under_100ms: u64,
+    timeouts: u64,
+    errors: u64,
+}
+
+impl Kpi {
+    /// A call that went to the database.
+    fn uncached(&mut self, elapsed: Duration, error: Option<&service::Error>) {
+        self.calls += 1;
+        self.uncached_calls += 1;
+        if elapsed < Duration::from_millis(100) {
+            self.under_100ms += 1;
+        }
+        if let Some(e) = error {
+            self.failed(e);
+        }
+    }
+
+    fn failed(&mut self, e: &service::Error) {
+        self.errors += 1;
+        if matches!(e, service::Error::Timeout { .. }) {
+            self.timeouts += 1;
+        }
+    }
 }
 
 /// One step of the sequence.
@@ -242,8 +288,8 @@ pub async fn run(
 /// lag sample.
 ///
 /// # Errors
-/// A read's error, a token or a wait that failed (writes' own errors are
-/// counted, not fatal).
+/// A token or a wait that failed (the calls' own errors are counted, not
+/// fatal).
 pub async fn run_on(
     dbs: &[NeonDb],
     pools: &Pools,
@@ -267,12 +313,16 @@ pub async fn run_on(
     // last true result.
     let mut oracles: Vec<HashMap<Query, (Instant, Answer)>> = vec![HashMap::new(); dbs.len()];
     let mut lags = Vec::new();
+    let mut kpi = Kpi::default();
     for _ in 0..calls {
         match draw_step(pools, &mut rng, write_fraction) {
             Step::Write(w) => {
                 let writer = &dbs[writes as usize % dbs.len()];
                 writes += 1;
-                if let Err(e) = apply(writer, &w, &mut running).await {
+                let t0 = Instant::now();
+                let written = apply(writer, &w, &mut running).await;
+                kpi.uncached(t0.elapsed(), written.as_ref().err());
+                if let Err(e) = written {
                     tracing::warn!(error = %e, "workload write failed");
                     write_errors += 1;
                 }
@@ -294,15 +344,31 @@ pub async fn run_on(
                 reads += 1;
                 let hits_before = db.cache().stats().hits;
                 let s0 = metrics.statements_total();
-                let cached = call.run(db).await?;
+                let t0 = Instant::now();
+                let cached = call.run(db).await;
+                let cached_elapsed = t0.elapsed();
                 let s1 = metrics.statements_total();
-                let shadow = call.run(shadow_db).await?;
+                let t1 = Instant::now();
+                let shadow = call.run(shadow_db).await;
+                kpi.uncached(t1.elapsed(), shadow.as_ref().err());
                 let s2 = metrics.statements_total();
                 cached_statements += s1 - s0;
                 shadow_statements += s2 - s1;
-                if db.cache().stats().hits > hits_before {
+                let hit = db.cache().stats().hits > hits_before;
+                if hit {
                     hits += 1;
+                    kpi.calls += 1;
+                    if let Err(e) = &cached {
+                        kpi.failed(e);
+                    }
+                } else {
+                    kpi.uncached(cached_elapsed, cached.as_ref().err());
                 }
+                // A failed read is counted above and compared with nothing.
+                let (Ok(cached), Ok(shadow)) = (cached, shadow) else {
+                    tracing::warn!(query = call.0.name().as_str(), "workload read failed");
+                    continue;
+                };
                 if cached != shadow {
                     stale += 1;
                     *stale_by.entry(call.0.name().as_str()).or_insert(0u64) += 1;
@@ -358,6 +424,12 @@ pub async fn run_on(
         reads,
         writes,
         write_errors,
+        uncached_calls: kpi.uncached_calls,
+        uncached_under_100ms: ratio(kpi.under_100ms, kpi.uncached_calls),
+        timeouts: kpi.timeouts,
+        errors: kpi.errors,
+        error_rate: ratio(kpi.errors, kpi.calls),
+        timeout_rate: ratio(kpi.timeouts, kpi.calls),
         invalidations: dbs
             .iter()
             .map(|d| d.cache().stats().invalidations)

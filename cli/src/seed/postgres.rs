@@ -437,17 +437,9 @@ async fn load_in(
             return Err(SeedError::Cancelled { table: name });
         }
         bar.set_message(format!("index {}/{}: {}", k + 1, indexes.len(), def.name));
-        let columns = def
-            .columns
-            .iter()
-            .map(|c| quote(c))
-            .collect::<Vec<_>>()
-            .join(", ");
-        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-            "CREATE INDEX IF NOT EXISTS {} ON {} ({columns})",
-            quote(def.name),
-            quote(def.table)
-        )))
+        sqlx::raw_sql(sqlx::AssertSqlSafe(
+            def.create_sql_blocking(sea_orm::DatabaseBackend::Postgres),
+        ))
         .execute(&mut *conn)
         .await
         .map_err(err)?;

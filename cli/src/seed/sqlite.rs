@@ -233,17 +233,9 @@ async fn load_in(
     let index_started = Instant::now();
     for (k, def) in indexes.iter().enumerate() {
         bar.set_message(format!("index {}/{}: {}", k + 1, indexes.len(), def.name));
-        let cols = def
-            .columns
-            .iter()
-            .map(|c| quote(c))
-            .collect::<Vec<_>>()
-            .join(", ");
-        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-            "CREATE INDEX IF NOT EXISTS {} ON {} ({cols})",
-            quote(def.name),
-            quote(def.table)
-        )))
+        sqlx::raw_sql(sqlx::AssertSqlSafe(
+            def.create_sql_blocking(sea_orm::DatabaseBackend::Sqlite),
+        ))
         .execute(&mut *conn)
         .await
         .map_err(err)?;

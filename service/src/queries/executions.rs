@@ -28,7 +28,8 @@ use crate::{sql, validate};
 pub const RECENT: u64 = 20;
 
 /// Parameters: an agent and an optional start-time range, both bounds
-/// inclusive (`agent_executions_agentId_status_startedAt_idx`).
+/// inclusive (`agent_executions_agentId_startedAt_idx`, which narrows on
+/// the range and carries every column the report reads).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct AgentPerformance {
     /// The agent.

@@ -185,10 +185,10 @@ impl Query {
         match self {
             Query::UsersByRole(_) => "users_role_createdAt_idx",
             Query::CampaignsByUserAndStatus(_) => "campaigns_userId_status_createdAt_idx",
-            Query::AgentPerformance(_) => "agent_executions_agentId_status_startedAt_idx",
+            Query::AgentPerformance(_) => "agent_executions_agentId_startedAt_idx",
             Query::CampaignAnalytics(_) => "analytics_campaignId_type_date_idx",
             Query::AnalyticsTimeSeries(_) => "analytics_type_period_date_idx",
-            Query::HighValueLeads(_) => "leads_score_idx",
+            Query::HighValueLeads(_) => "leads_score_createdAt_id_idx",
             Query::TrendingKeywords(q) if q.platform.is_some() => {
                 "trends_platform_score_detectedAt_idx"
             }

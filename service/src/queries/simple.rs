@@ -19,8 +19,9 @@ use crate::{sql, validate};
 /// low-cardinality index ((status, score) for leads, (category, score) for
 /// trends) and a full sort: at `small` scale 40.6 ms against 0.40 ms with
 /// the score index (leads; trends 54.1 ms against 0.35 ms). So on SQLite
-/// these statements say `INDEXED BY`. PostgreSQL's planner picks the
-/// score index by itself and gets no hint.
+/// these statements say `INDEXED BY` (leads: the covering
+/// `leads_score_createdAt_id_idx`). PostgreSQL's planner picks the score
+/// index by itself and gets no hint.
 fn pin_sqlite_index(
     backend: DatabaseBackend,
     mut stmt: Statement,
@@ -111,7 +112,8 @@ impl DashboardQuery for UsersByRole {
 }
 
 /// Leads with `score >= min_score`, by score then `createdAt`, descending
-/// (`leads_score_idx`).
+/// (`leads_score_createdAt_id_idx`, read backwards: the whole ORDER BY, so
+/// leads tied on score are not sorted).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct HighValueLeads {
     /// Threshold (default 7.0).
@@ -164,7 +166,7 @@ impl DashboardQuery for HighValueLeads {
 
     fn statement(&self, backend: DatabaseBackend) -> Statement {
         let stmt = sql::build(backend, &self.select().into_query());
-        pin_sqlite_index(backend, stmt, "leads", "leads_score_idx")
+        pin_sqlite_index(backend, stmt, "leads", "leads_score_createdAt_id_idx")
     }
 
     async fn run<C: ConnectionTrait>(&self, conn: &C) -> Result<Self::Output, DbErr> {
