@@ -2,7 +2,9 @@
 //! integration tests can drive them.
 
 pub mod bench;
+pub mod check;
 pub mod explain;
+pub mod indexes;
 pub mod migrate;
 pub mod seed;
 pub mod stats;

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
-use cli::{bench, explain, migrate, seed, stats};
+use cli::{bench, check, explain, indexes, migrate, seed, stats};
 use service::{Config, NeonDb};
 
 /// NeonHub's data layer from the command line.
@@ -69,6 +69,28 @@ enum Command {
     /// Show each query's plan and the index it uses; exit 1 if one misses.
     Explain {
         /// Also write the plans as JSON here.
+        #[arg(long)]
+        json: Option<PathBuf>,
+    },
+    /// Compare the live schema with the migrations' (tables, columns, types,
+    /// defaults, enums, keys, indexes); exit 0 clean, 1 drift, 2 when it
+    /// cannot connect or read the catalogue.
+    Check {
+        /// Also write the differences as JSON here.
+        #[arg(long)]
+        json: Option<PathBuf>,
+    },
+    /// Every index's table, columns, size, scans, validity, unused and
+    /// redundant flags, and the foreign keys no index leads; exit 0
+    /// healthy, 1 when an index is INVALID, differs from its migration or
+    /// is missing, 2 when it cannot connect or read the catalogue.
+    Indexes {
+        /// Rebuild the migrations' INVALID, differing or missing indexes
+        /// (concurrently on PostgreSQL; REINDEX of inconsistent ones on
+        /// SQLite) before reporting. Never drops an index it does not own.
+        #[arg(long)]
+        repair: bool,
+        /// Also write the report as JSON here.
         #[arg(long)]
         json: Option<PathBuf>,
     },
@@ -140,9 +162,20 @@ async fn run(cli: Cli) -> Result<ExitCode, BoxError> {
         eprintln!("serving Prometheus metrics on http://{addr}/metrics");
     }
     let url = config.database_url.clone();
-    let db = NeonDb::connect(config)
-        .await
-        .map_err(|e| format!("cannot connect to {url}: {e}"))?;
+    // The operator's commands read the catalogue: exit 2 when they cannot.
+    let is_operator = matches!(cli.command, Command::Check { .. } | Command::Indexes { .. });
+    if is_operator {
+        // Reads the catalogue only: no change feed slot for it.
+        config.change_feed = service::config::FeedMode::Off;
+    }
+    let db = match NeonDb::connect(config).await {
+        Ok(db) => db,
+        Err(e) if is_operator => {
+            eprintln!("error: cannot connect to {url}: {e}");
+            return Ok(ExitCode::from(2));
+        }
+        Err(e) => return Err(format!("cannot connect to {url}: {e}").into()),
+    };
     match cli.command {
         Command::Migrate { action } => migrate::run(&db, action).await?,
         Command::Seed { args, .. } => {
@@ -186,6 +219,52 @@ async fn run(cli: Cli) -> Result<ExitCode, BoxError> {
             if !report.all_use_expected() {
                 eprintln!("error: at least one query does not use its index");
                 return Ok(ExitCode::FAILURE);
+            }
+        }
+        Command::Check { json } => {
+            // Exit 2 whenever the check itself could not be done, so that
+            // 1 always means drift.
+            let report = match check::run(db.connection()).await {
+                Ok(report) => report,
+                Err(e) => {
+                    eprintln!("error: cannot read the schema: {e}");
+                    return Ok(ExitCode::from(2));
+                }
+            };
+            print!("{report}");
+            if let Some(path) = &json {
+                let written = serde_json::to_string_pretty(&report)
+                    .map_err(|e| e.to_string())
+                    .and_then(|text| write(path, &text));
+                if let Err(e) = written {
+                    eprintln!("error: {e}");
+                    return Ok(ExitCode::from(2));
+                }
+            }
+            if !report.is_clean() {
+                return Ok(ExitCode::from(1));
+            }
+        }
+        Command::Indexes { repair, json } => {
+            let report = match indexes::run(db.connection(), repair).await {
+                Ok(report) => report,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return Ok(ExitCode::from(2));
+                }
+            };
+            print!("{report}");
+            if let Some(path) = &json {
+                let written = serde_json::to_string_pretty(&report)
+                    .map_err(|e| e.to_string())
+                    .and_then(|text| write(path, &text));
+                if let Err(e) = written {
+                    eprintln!("error: {e}");
+                    return Ok(ExitCode::from(2));
+                }
+            }
+            if !report.is_healthy() {
+                return Ok(ExitCode::from(1));
             }
         }
         Command::Stats { calls, json, .. } => {
