@@ -3,7 +3,9 @@
 
 pub mod bench;
 pub mod check;
+pub mod compare;
 pub mod explain;
+pub mod html;
 pub mod indexes;
 pub mod migrate;
 pub mod seed;

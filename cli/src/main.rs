@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
-use cli::{bench, check, explain, indexes, migrate, seed, stats};
+use cli::{bench, check, compare, explain, indexes, migrate, seed, stats};
 use service::{Config, NeonDb};
 
 /// NeonHub's data layer from the command line.
@@ -94,6 +94,21 @@ enum Command {
         #[arg(long)]
         json: Option<PathBuf>,
     },
+    /// Compare two saved bench runs per query and mode (bootstrap interval
+    /// of the p50 ratio); exit 3 when one is slower beyond the noise and
+    /// `--fail-over`, 2 when they cannot be compared. Needs no database.
+    Compare {
+        /// The baseline run (`bench --json`).
+        baseline: PathBuf,
+        /// The run to judge.
+        other: PathBuf,
+        /// The p50 ratio over which a slower query fails.
+        #[arg(long, default_value_t = compare::DEFAULT_FAIL_OVER)]
+        fail_over: f64,
+        /// Also write the comparison as JSON here.
+        #[arg(long)]
+        json: Option<PathBuf>,
+    },
     /// Run the dashboard mix for a while and print the monitoring snapshot.
     Stats {
         /// Calls to make.
@@ -146,6 +161,87 @@ fn write_metrics(db: &NeonDb, metrics: &MetricsArgs) -> Result<(), String> {
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
+/// `bench`'s `--compare` and `--html`: exit 3 on a regression, 2 when
+/// the baseline cannot be compared or a file cannot be written.
+fn after_bench(report: &bench::BenchReport, args: &bench::BenchArgs) -> ExitCode {
+    let fail = |e: &dyn std::fmt::Display| {
+        eprintln!("error: {e}");
+        ExitCode::from(2)
+    };
+    let json = match serde_json::to_value(report) {
+        Ok(json) => json,
+        Err(e) => return fail(&e),
+    };
+    let this = match compare::Run::from_json(&json, "this run") {
+        Ok(run) => run,
+        Err(e) => return fail(&e),
+    };
+    let baseline = match &args.compare {
+        Some(path) => match compare::Run::load(path).and_then(|base| {
+            let c = compare::compare(&base, &this)?;
+            Ok((base, c))
+        }) {
+            Ok(pair) => Some(pair),
+            Err(e) => return fail(&e),
+        },
+        None => None,
+    };
+    let code = match &baseline {
+        Some((_, c)) => {
+            println!();
+            judge(c, args.fail_over, None)
+        }
+        None => ExitCode::SUCCESS,
+    };
+    if let Some(path) = &args.html {
+        let history = match &args.history {
+            Some(dir) => compare::load_history(dir, &this),
+            None => vec![this.clone()],
+        };
+        let page = cli::html::Page {
+            report: &json,
+            run: &this,
+            baseline: baseline.as_ref().map(|(b, c)| (b, c)),
+            history: &history,
+        };
+        match cli::html::render(&page) {
+            Ok(text) => {
+                if let Err(e) = write(path, &text) {
+                    return fail(&e);
+                }
+                eprintln!("wrote {}", path.display());
+            }
+            Err(e) => return fail(&e),
+        }
+    }
+    code
+}
+
+/// Prints a comparison; exit 3 if a query regressed beyond `fail_over`.
+fn judge(c: &compare::Comparison, fail_over: f64, json: Option<&PathBuf>) -> ExitCode {
+    println!("{c}");
+    if let Some(path) = json {
+        let written = serde_json::to_string_pretty(c)
+            .map_err(|e| e.to_string())
+            .and_then(|text| write(path, &text));
+        if let Err(e) = written {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    }
+    let regressions: Vec<_> = c.regressions(fail_over).collect();
+    if regressions.is_empty() {
+        return ExitCode::SUCCESS;
+    }
+    for r in &regressions {
+        eprintln!(
+            "regression: {} {} p50 {:.3}x slower (95% CI {:.3}..{:.3}, over --fail-over {fail_over})",
+            r.query, r.mode, r.p50_ratio, r.ci_low, r.ci_high
+        );
+    }
+    ExitCode::from(3)
+}
+
 async fn run(cli: Cli) -> Result<ExitCode, BoxError> {
     let mut config = Config::from_lookup(|key| match key {
         "DATABASE_URL" => Some(cli.database_url.clone()),
@@ -160,6 +256,23 @@ async fn run(cli: Cli) -> Result<ExitCode, BoxError> {
     if let Some(addr) = metrics.metrics_addr {
         config.metrics_addr = Some(addr);
         eprintln!("serving Prometheus metrics on http://{addr}/metrics");
+    }
+    if let Command::Compare {
+        baseline,
+        other,
+        fail_over,
+        json,
+    } = &cli.command
+    {
+        let runs = compare::Run::load(baseline).and_then(|a| Ok((a, compare::Run::load(other)?)));
+        let comparison = match runs.and_then(|(a, b)| compare::compare(&a, &b)) {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return Ok(ExitCode::from(2));
+            }
+        };
+        return Ok(judge(&comparison, *fail_over, json.as_ref()));
     }
     let url = config.database_url.clone();
     // The operator's commands read the catalogue: exit 2 when they cannot.
@@ -202,6 +315,7 @@ async fn run(cli: Cli) -> Result<ExitCode, BoxError> {
                     if let Some(path) = &args.json {
                         eprintln!("wrote {}", path.display());
                     }
+                    return Ok(after_bench(&report, &args));
                 }
                 Err(bench::BenchError::Interrupted) => {
                     eprintln!("error: {}", bench::BenchError::Interrupted);
@@ -267,6 +381,8 @@ async fn run(cli: Cli) -> Result<ExitCode, BoxError> {
                 return Ok(ExitCode::from(1));
             }
         }
+        // Handled (and returned) before connecting.
+        Command::Compare { .. } => {}
         Command::Stats { calls, json, .. } => {
             let snapshot = stats::run(&db, calls, 42).await?;
             print!("{}", stats::render(&snapshot));

@@ -85,13 +85,14 @@ pub async fn run(
     pools: &Pools,
     calls: u64,
     seed: u64,
+    progress: &indicatif::ProgressBar,
 ) -> service::Result<FeedReport> {
     let config = config.clone().with_change_feed(FeedMode::On);
     let handles = [
         NeonDb::connect(config.clone()).await?,
         NeonDb::connect(config.clone()).await?,
     ];
-    let (workload, lags) = workload::run_on(&handles, pools, calls, seed, 0.05).await?;
+    let (workload, lags) = workload::run_on(&handles, pools, calls, seed, 0.05, progress).await?;
     drop(handles);
     let lag = Lag::of(lags);
     let (on, off) = write_latency(&config, pools).await?;

@@ -4,8 +4,10 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-/// p50 and p95 of one query in one mode, milliseconds.
-#[derive(Debug, Clone, Copy, Default, Serialize)]
+/// p50 and p95 of one query in one mode, milliseconds, and the samples
+/// they come from (which `compare` resamples for its confidence
+/// intervals).
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct Latency {
     /// Median.
     pub p50_ms: f64,
@@ -13,6 +15,8 @@ pub struct Latency {
     pub p95_ms: f64,
     /// Calls measured.
     pub calls: usize,
+    /// Every sample, milliseconds, ascending.
+    pub samples_ms: Vec<f64>,
 }
 
 impl Latency {
@@ -26,6 +30,7 @@ impl Latency {
             p50_ms: nearest_rank_ms(&samples, 0.50),
             p95_ms: nearest_rank_ms(&samples, 0.95),
             calls: samples.len(),
+            samples_ms: samples.iter().map(|d| d.as_secs_f64() * 1000.0).collect(),
         }
     }
 }

@@ -33,6 +33,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use migration::indexes::{COVERING_INDEXES, IndexDef, all_secondary_indexes};
 use sea_orm::{ConnectionTrait, DatabaseBackend, Statement};
 use serde::Serialize;
@@ -67,9 +68,34 @@ pub struct BenchArgs {
     /// Seconds each concurrency level runs.
     #[arg(long, default_value_t = 3.0)]
     pub concurrency_seconds: f64,
-    /// Skip the no-index phase (it drops and rebuilds every secondary index).
+    /// Skip the no-index phase (it drops and rebuilds every secondary
+    /// index) and the write-cost phase (it drops and rebuilds the covering
+    /// indexes).
     #[arg(long)]
     pub skip_no_index: bool,
+    /// Measure the schema as it is: do not first rebuild secondary
+    /// indexes that are missing (as a killed run leaves them). With
+    /// `--skip-no-index`, for measuring a database without an index.
+    #[arg(long)]
+    pub as_is: bool,
+    /// Compare this run with a saved one (`compare`'s verdicts); exit 3
+    /// when a query is slower beyond the noise and beyond `--fail-over`.
+    #[arg(long, value_name = "BASELINE.json")]
+    pub compare: Option<std::path::PathBuf>,
+    /// With `--compare`: the p50 ratio over which a slower query fails.
+    #[arg(long, default_value_t = crate::compare::DEFAULT_FAIL_OVER)]
+    pub fail_over: f64,
+    /// Also save the JSON report in this directory, named by start time
+    /// and commit (a history of runs).
+    #[arg(long, value_name = "DIR")]
+    pub history: Option<std::path::PathBuf>,
+    /// No progress bars (they are also off when stderr is not a terminal).
+    #[arg(long)]
+    pub quiet: bool,
+    /// Also write a self-contained HTML report here (charts of this run,
+    /// against the baseline with `--compare`, the trend with `--history`).
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<std::path::PathBuf>,
 }
 
 impl Default for BenchArgs {
@@ -82,6 +108,12 @@ impl Default for BenchArgs {
             workload_calls: 50_000,
             concurrency_seconds: 3.0,
             skip_no_index: false,
+            as_is: false,
+            compare: None,
+            fail_over: crate::compare::DEFAULT_FAIL_OVER,
+            history: None,
+            quiet: false,
+            html: None,
         }
     }
 }
@@ -161,6 +193,11 @@ pub struct BenchReport {
     pub total_seconds: f64,
     /// When it ran (UTC, RFC 3339).
     pub started_at: String,
+    /// Where it ran (`compare` refuses runs of different machines).
+    pub machine: Machine,
+    /// The commit of the working directory it ran in, if it is a git
+    /// checkout (`git rev-parse --short HEAD`; `-dirty` with changes).
+    pub git_commit: Option<String>,
     /// `neonhub-db` version.
     pub version: &'static str,
 }
@@ -273,6 +310,89 @@ async fn index_write_cost(
     Ok(out)
 }
 
+/// The machine a run ran on.
+#[derive(Debug, Clone, Serialize)]
+pub struct Machine {
+    /// Host name.
+    pub hostname: String,
+    /// CPUs available to the process.
+    pub cpus: usize,
+    /// `linux`, `macos`, ...
+    pub os: &'static str,
+    /// `x86_64`, `aarch64`, ...
+    pub arch: &'static str,
+}
+
+impl Machine {
+    /// This machine.
+    pub fn current() -> Self {
+        let hostname = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .ok()
+            .or_else(|| std::env::var("HOSTNAME").ok())
+            .map(|h| h.trim().to_owned())
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| "unknown".to_owned());
+        Self {
+            hostname,
+            cpus: std::thread::available_parallelism().map_or(1, usize::from),
+            os: std::env::consts::OS,
+            arch: std::env::consts::ARCH,
+        }
+    }
+}
+
+/// The working directory's commit, if it is a git checkout.
+pub fn git_commit() -> Option<String> {
+    let run = |args: &[&str]| {
+        std::process::Command::new("git")
+            .args(args)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+    };
+    let commit = run(&["rev-parse", "--short", "HEAD"]).filter(|c| !c.is_empty())?;
+    let dirty =
+        run(&["status", "--porcelain", "--untracked-files=no"]).is_some_and(|s| !s.is_empty());
+    Some(if dirty {
+        format!("{commit}-dirty")
+    } else {
+        commit
+    })
+}
+
+/// Saves `report` in `dir` as `<started_at>-<commit>.json`.
+fn write_history(
+    dir: &std::path::Path,
+    report: &BenchReport,
+) -> Result<std::path::PathBuf, BenchError> {
+    let io = |path: &std::path::Path| {
+        let path = path.display().to_string();
+        move |source| BenchError::Io { path, source }
+    };
+    std::fs::create_dir_all(dir).map_err(io(dir))?;
+    let stamp: String = report
+        .started_at
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let name = format!(
+        "{stamp}-{}-{}.json",
+        report.git_commit.as_deref().unwrap_or("nocommit"),
+        report.scale
+    );
+    let path = dir.join(name);
+    let text = serde_json::to_string_pretty(report).unwrap_or_default();
+    std::fs::write(&path, text).map_err(io(&path))?;
+    Ok(path)
+}
+
 /// Why a benchmark stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum BenchError {
@@ -356,11 +476,40 @@ async fn exec(db: &NeonDb, sql: &str) -> Result<(), sea_orm::DbErr> {
 /// # Errors
 /// The database's error.
 pub async fn restore_indexes(db: &NeonDb) -> Result<(), sea_orm::DbErr> {
+    restore_indexes_with(db, &ProgressBar::hidden()).await
+}
+
+/// [`restore_indexes`], advancing `bar` by one per index.
+async fn restore_indexes_with(db: &NeonDb, bar: &ProgressBar) -> Result<(), sea_orm::DbErr> {
     let defs: Vec<IndexDef> = all_secondary_indexes().copied().collect();
+    bar.set_length(defs.len() as u64);
     for def in &defs {
+        bar.set_message(def.name);
         exec(db, &def.create_sql_blocking(db.backend())).await?;
+        bar.inc(1);
     }
-    exec(db, "ANALYZE").await
+    bar.set_message("ANALYZE");
+    let analyzed = exec(db, "ANALYZE").await;
+    bar.finish_and_clear();
+    analyzed
+}
+
+/// A progress bar for one phase, with an ETA, on stderr; hidden with
+/// `--quiet`, and by indicatif when stderr is not a terminal.
+pub fn phase_bar(quiet: bool, len: u64, name: &str) -> ProgressBar {
+    if quiet {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr_with_hz(4));
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{prefix:>18} {bar:28.cyan/blue} {pos:>7}/{len:<7} {elapsed:>4} ETA {eta:>4} {msg}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> "),
+    );
+    bar.set_prefix(name.to_owned());
+    bar
 }
 
 async fn drop_indexes(db: &NeonDb) -> Result<(), sea_orm::DbErr> {
@@ -582,13 +731,15 @@ pub async fn run(
         scale: args.scale,
         seed: args.seed,
     };
-    let (seed_seconds, scale) = match crate::seed::run(db, &seed_args, true).await {
+    let (seed_seconds, scale) = match crate::seed::run(db, &seed_args, !args.quiet).await {
         Ok(report) => (report.elapsed.as_secs_f64(), args.scale.as_str().to_owned()),
         Err(crate::seed::SeedError::AlreadySeeded { .. }) => (0.0, String::new()),
         Err(e) => return Err(e.into()),
     };
     // A previous run killed during the no-index phase left them dropped.
-    restore_indexes(db).await?;
+    if !args.as_is {
+        restore_indexes(db).await?;
+    }
     let rows = count_rows(db).await?;
     let scale = if scale.is_empty() {
         nearest_scale(rows.iter().find(|(t, _)| t == "users").map_or(0, |r| r.1))
@@ -635,7 +786,7 @@ pub async fn run(
         };
         control.enter("restore_indexes");
         eprintln!("  rebuilding the secondary indexes");
-        restore_indexes(db).await?;
+        restore_indexes_with(db, &phase_bar(args.quiet, 0, "rebuilding indexes")).await?;
         match outcome {
             Some(r) => no_index = r?,
             None => return Err(BenchError::Interrupted),
@@ -663,24 +814,30 @@ pub async fn run(
 
     control.enter("workload");
     db.cache().clear();
+    let bar = phase_bar(args.quiet, args.workload_calls, "workload");
     let workload = tokio::select! {
-        r = workload::run(db, &pools, args.workload_calls, args.seed, 0.05) => r?,
+        r = workload::run(db, &pools, args.workload_calls, args.seed, 0.05, &bar) => r?,
         () = control.interrupted() => return Err(BenchError::Interrupted),
     };
 
     control.enter("concurrency");
     let mut concurrency = Vec::new();
-    for clients in [1, 4, 16, 64] {
+    let levels = [1, 4, 16, 64];
+    let bar = phase_bar(args.quiet, levels.len() as u64, "throughput");
+    for clients in levels {
         db.cache().clear();
+        bar.set_message(format!("{clients} clients"));
         let calls_per_s =
             throughput(db, &pools, clients, args.concurrency_seconds, args.seed).await?;
-        eprintln!("  {clients:>2} clients: {calls_per_s:>10.0} calls/s");
+        bar.inc(1);
+        bar.suspend(|| eprintln!("  {clients:>2} clients: {calls_per_s:>10.0} calls/s"));
         concurrency.push(Throughput {
             clients,
             calls_per_s,
         });
     }
 
+    bar.finish_and_clear();
     control.enter("coalescing");
     let coalescing = coalescing(db, &pools).await?;
     control.enter("transactions");
@@ -719,6 +876,8 @@ pub async fn run(
         seed_seconds,
         total_seconds: started.elapsed().as_secs_f64(),
         started_at,
+        machine: Machine::current(),
+        git_commit: git_commit(),
         version: env!("CARGO_PKG_VERSION"),
     };
     if let Some(path) = &args.json {
@@ -727,6 +886,10 @@ pub async fn run(
             path: path.display().to_string(),
             source,
         })?;
+    }
+    if let Some(dir) = &args.history {
+        let path = write_history(dir, &report)?;
+        eprintln!("  saved {}", path.display());
     }
     Ok(report)
 }
@@ -743,8 +906,9 @@ async fn feed_phase(
         return Ok((None, Some(why.to_owned())));
     }
     let calls = (args.workload_calls / 2).max(1);
+    let bar = phase_bar(args.quiet, calls, "feed workload");
     let measured = tokio::select! {
-        r = feed::run(db.config(), pools, calls, args.seed) => r,
+        r = feed::run(db.config(), pools, calls, args.seed, &bar) => r,
         () = control.interrupted() => return Err(BenchError::Interrupted),
     };
     match measured {

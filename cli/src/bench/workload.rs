@@ -271,10 +271,18 @@ pub async fn run(
     calls: u64,
     seed: u64,
     write_fraction: f64,
+    progress: &indicatif::ProgressBar,
 ) -> service::Result<WorkloadReport> {
-    run_on(std::slice::from_ref(db), pools, calls, seed, write_fraction)
-        .await
-        .map(|(report, _)| report)
+    run_on(
+        std::slice::from_ref(db),
+        pools,
+        calls,
+        seed,
+        write_fraction,
+        progress,
+    )
+    .await
+    .map(|(report, _)| report)
 }
 
 /// The workload over several handles, as several instances of one
@@ -296,6 +304,7 @@ pub async fn run_on(
     calls: u64,
     seed: u64,
     write_fraction: f64,
+    progress: &indicatif::ProgressBar,
 ) -> service::Result<(WorkloadReport, Vec<Duration>)> {
     let mut rng = Rng::new(seed, 9);
     let shadows: Vec<NeonDb> = dbs.iter().map(NeonDb::uncached).collect();
@@ -315,6 +324,7 @@ pub async fn run_on(
     let mut lags = Vec::new();
     let mut kpi = Kpi::default();
     for _ in 0..calls {
+        progress.inc(1);
         match draw_step(pools, &mut rng, write_fraction) {
             Step::Write(w) => {
                 let writer = &dbs[writes as usize % dbs.len()];
@@ -398,6 +408,7 @@ pub async fn run_on(
             }
         }
     }
+    progress.finish_and_clear();
     let ratio = |a: u64, b: u64| if b == 0 { 0.0 } else { a as f64 / b as f64 };
     let hit_rate = ratio(hits, reads);
     let oracle_hit_rate = ratio(oracle_hits, reads);
