@@ -58,6 +58,50 @@ pub(crate) struct ProbeTarget {
     pub(crate) connect_timeout: Duration,
 }
 
+/// When this handle last saw the server drop connections: a call that
+/// failed with a connection error, or its change feed's stream lost. A
+/// pooled connection that went idle before that moment may be dead, so
+/// it is pinged before it is handed out (see
+/// [`crate::db::PING_IF_IDLE_FOR`] for connections idle long anyway).
+#[derive(Debug)]
+pub struct LossClock {
+    base: Instant,
+    /// Nanoseconds after `base` of the last loss, plus one; 0: never.
+    last: std::sync::atomic::AtomicU64,
+}
+
+impl Default for LossClock {
+    fn default() -> Self {
+        Self {
+            base: Instant::now(),
+            last: std::sync::atomic::AtomicU64::new(0),
+        }
+    }
+}
+
+impl LossClock {
+    /// A loss now.
+    pub fn mark(&self) {
+        let at = u64::try_from(self.base.elapsed().as_nanos()).unwrap_or(u64::MAX - 1);
+        self.last.fetch_max(at + 1, Ordering::AcqRel);
+    }
+
+    /// Whether a loss was seen within the last `window` (as long as a
+    /// connection has been idle).
+    pub fn lost_within(&self, window: Duration) -> bool {
+        match self.last.load(Ordering::Acquire) {
+            0 => false,
+            at => {
+                let since = self
+                    .base
+                    .elapsed()
+                    .saturating_sub(Duration::from_nanos(at - 1));
+                since <= window
+            }
+        }
+    }
+}
+
 /// The fail-fast circuit of one handle (see the module documentation).
 pub struct Health {
     open: AtomicBool,
@@ -66,6 +110,7 @@ pub struct Health {
     last_suspect: Mutex<Option<Instant>>,
     opened_at: Mutex<Option<Instant>>,
     target: Option<ProbeTarget>,
+    losses: Arc<LossClock>,
 }
 
 impl std::fmt::Debug for Health {
@@ -82,7 +127,7 @@ fn conn_err(message: String) -> DbErr {
 
 impl Health {
     /// A circuit; `None`: nothing to probe (SQLite), it never opens.
-    pub(crate) fn new(target: Option<ProbeTarget>) -> Self {
+    pub(crate) fn new(target: Option<ProbeTarget>, losses: Arc<LossClock>) -> Self {
         Self {
             open: AtomicBool::new(false),
             probing: AtomicBool::new(false),
@@ -90,7 +135,13 @@ impl Health {
             last_suspect: Mutex::new(None),
             opened_at: Mutex::new(None),
             target,
+            losses,
         }
+    }
+
+    /// When connections were last lost.
+    pub fn losses(&self) -> &Arc<LossClock> {
+        &self.losses
     }
 
     /// Whether calls are failing fast now.
@@ -134,6 +185,8 @@ impl Health {
                 "database unreachable: failing calls fast and probing in the background"
             );
         } else {
+            // Whatever sat in the pool through the outage is suspect.
+            self.losses.mark();
             tracing::info!("database reachable again: circuit closed");
         }
     }
@@ -204,6 +257,9 @@ impl Health {
                     if let Err(e) = &result
                         && matches!(classify(e), Class::Connection | Class::PoolTimeout)
                     {
+                        if classify(e) == Class::Connection {
+                            self.losses.mark();
+                        }
                         self.suspect(true);
                     }
                     return result;
@@ -663,5 +719,21 @@ mod tests {
         ] {
             assert!(is_write(sql), "{sql}");
         }
+    }
+
+    #[test]
+    fn a_loss_is_within_windows_that_reach_back_to_it() {
+        let clock = LossClock::default();
+        assert!(!clock.lost_within(Duration::from_secs(3600)), "never lost");
+        clock.mark();
+        std::thread::sleep(Duration::from_millis(30));
+        assert!(
+            clock.lost_within(Duration::from_secs(1)),
+            "idle since before the loss"
+        );
+        assert!(
+            !clock.lost_within(Duration::from_millis(5)),
+            "went idle after the loss"
+        );
     }
 }

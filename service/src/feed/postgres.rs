@@ -162,6 +162,7 @@ pub(crate) async fn start(
     config: &Config,
     reader: &DatabaseConnection,
     cache: Arc<QueryCache>,
+    losses: Arc<crate::pool::LossClock>,
 ) -> Result<Feed, String> {
     capability(reader).await?;
     // Validate the URL once here, so the task's sessions cannot fail on it.
@@ -169,7 +170,13 @@ pub(crate) async fn start(
     let shared = Arc::new(Shared::default());
     cache.suspend_hits(cache.config().clock.now());
     let (first_tx, first_rx) = oneshot::channel();
-    let task = tokio::spawn(run(config.clone(), cache.clone(), shared.clone(), first_tx));
+    let task = tokio::spawn(run(
+        config.clone(),
+        cache.clone(),
+        shared.clone(),
+        first_tx,
+        losses,
+    ));
     let wait = config.connect_timeout + Duration::from_secs(1);
     match tokio::time::timeout(wait, first_rx).await {
         Ok(Ok(Ok(()))) => Ok(Feed::running(shared, FeedKind::Postgres, task)),
@@ -197,6 +204,7 @@ async fn run(
     cache: Arc<QueryCache>,
     shared: Arc<Shared>,
     first: oneshot::Sender<Result<(), String>>,
+    losses: Arc<crate::pool::LossClock>,
 ) {
     let mut first = Some(first);
     let mut backoff = BACKOFF_START;
@@ -207,6 +215,8 @@ async fn run(
             return;
         }
         if shared.is_up() {
+            // The pool's idle connections may have died with the stream.
+            losses.mark();
             // Changes may have been missed from here on: nothing cached
             // may be trusted. Clear now; serve hits (of results loaded
             // after this) only for the grace, then go to the database.
