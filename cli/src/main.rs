@@ -217,17 +217,24 @@ fn after_bench(report: &bench::BenchReport, args: &bench::BenchArgs) -> ExitCode
     code
 }
 
+/// The operator commands' `--json FILE`: exit 2 when it cannot be
+/// written (1 stays the command's own verdict).
+fn write_json<T: serde::Serialize>(path: Option<&PathBuf>, value: &T) -> Result<(), ExitCode> {
+    let Some(path) = path else { return Ok(()) };
+    serde_json::to_string_pretty(value)
+        .map_err(|e| e.to_string())
+        .and_then(|text| write(path, &text))
+        .map_err(|e| {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        })
+}
+
 /// Prints a comparison; exit 3 if a query regressed beyond `fail_over`.
 fn judge(c: &compare::Comparison, fail_over: f64, json: Option<&PathBuf>) -> ExitCode {
     println!("{c}");
-    if let Some(path) = json {
-        let written = serde_json::to_string_pretty(c)
-            .map_err(|e| e.to_string())
-            .and_then(|text| write(path, &text));
-        if let Err(e) = written {
-            eprintln!("error: {e}");
-            return ExitCode::from(2);
-        }
+    if let Err(code) = write_json(json, c) {
+        return code;
     }
     let regressions: Vec<_> = c.regressions(fail_over).collect();
     if regressions.is_empty() {
@@ -346,14 +353,8 @@ async fn run(cli: Cli) -> Result<ExitCode, BoxError> {
                 }
             };
             print!("{report}");
-            if let Some(path) = &json {
-                let written = serde_json::to_string_pretty(&report)
-                    .map_err(|e| e.to_string())
-                    .and_then(|text| write(path, &text));
-                if let Err(e) = written {
-                    eprintln!("error: {e}");
-                    return Ok(ExitCode::from(2));
-                }
+            if let Err(code) = write_json(json.as_ref(), &report) {
+                return Ok(code);
             }
             if !report.is_clean() {
                 return Ok(ExitCode::from(1));
@@ -368,14 +369,8 @@ async fn run(cli: Cli) -> Result<ExitCode, BoxError> {
                 }
             };
             print!("{report}");
-            if let Some(path) = &json {
-                let written = serde_json::to_string_pretty(&report)
-                    .map_err(|e| e.to_string())
-                    .and_then(|text| write(path, &text));
-                if let Err(e) = written {
-                    eprintln!("error: {e}");
-                    return Ok(ExitCode::from(2));
-                }
+            if let Err(code) = write_json(json.as_ref(), &report) {
+                return Ok(code);
             }
             if !report.is_healthy() {
                 return Ok(ExitCode::from(1));

@@ -5,35 +5,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod support;
+
+use std::path::Path;
 
 use sea_orm::{ConnectionTrait, Database};
-
-fn neonhub_db(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_neonhub-db"))
-        .args(args)
-        .env_remove("DATABASE_URL")
-        .output()
-        .expect("run neonhub-db")
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
-struct Dir(PathBuf);
-
-impl Drop for Dir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+use support::{Dir, neonhub_db, text};
 
 fn quick_bench<'a>(url: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
     let mut args = vec![
@@ -59,8 +36,7 @@ fn path(p: &Path) -> &str {
 
 #[tokio::test]
 async fn same_against_itself_and_a_dropped_index_is_a_regression() {
-    let dir = Dir(std::env::temp_dir().join(format!("neonhub_compare_{}", std::process::id())));
-    std::fs::create_dir_all(&dir.0).unwrap();
+    let dir = Dir::new("neonhub_compare");
     let db = dir.0.join("bench.db");
     let url = format!("sqlite://{}?mode=rwc", db.display());
     let (a, history) = (dir.0.join("a.json"), dir.0.join("history"));

@@ -3,16 +3,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
 
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-fn neonhub_db(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_neonhub-db"))
-        .args(args)
-        .env_remove("DATABASE_URL")
-        .output()
-        .expect("run neonhub-db")
-}
+use support::{Dir, neonhub_db};
 
 fn chromium() -> PathBuf {
     for name in ["chromium", "chromium-browser", "google-chrome"] {
@@ -46,18 +42,9 @@ fn browse(profile: &Path, page: &Path, args: &[&str]) -> Output {
         .expect("run chromium")
 }
 
-struct Dir(PathBuf);
-
-impl Drop for Dir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 #[test]
 fn the_html_report_renders_its_charts_and_the_jsons_numbers() {
-    let dir = Dir(std::env::temp_dir().join(format!("neonhub_html_{}", std::process::id())));
-    std::fs::create_dir_all(&dir.0).unwrap();
+    let dir = Dir::new("neonhub_html");
     let url = format!("sqlite://{}?mode=rwc", dir.0.join("bench.db").display());
     let p = |name: &str| dir.0.join(name).to_str().unwrap().to_owned();
     let quick = [
