@@ -92,9 +92,9 @@ pub struct IndexReport {
     pub indexes: Vec<IndexHealth>,
     /// Foreign-key columns that no valid index leads.
     pub unindexed_foreign_keys: Vec<UnindexedForeignKey>,
-    /// Indexes the migrations define that the database lacks (`migrate
-    /// up` or `--repair` builds them; `check` says which migration is
-    /// pending).
+    /// Indexes the migrations define that the database lacks. `--repair`
+    /// rebuilds those of applied migrations; those of pending ones are
+    /// `migrate up`'s (`check` names the pending migration).
     pub missing: Vec<String>,
     /// What `--repair` rebuilt (empty without it).
     pub repaired: Vec<String>,

@@ -34,6 +34,24 @@ pub mod m20261202_000001_change_feed;
 pub mod m20261202_000002_covering_indexes;
 pub mod schema;
 
+/// Every index migration by name, with the indexes it owns.
+pub fn index_migrations() -> [(&'static str, &'static [indexes::IndexDef]); 3] {
+    [
+        (
+            m20261125_000002_report_indexes::Migration.name(),
+            indexes::REPORT_INDEXES,
+        ),
+        (
+            m20261125_000003_foreign_key_indexes::Migration.name(),
+            indexes::FOREIGN_KEY_INDEXES,
+        ),
+        (
+            m20261202_000002_covering_indexes::Migration.name(),
+            indexes::COVERING_INDEXES,
+        ),
+    ]
+}
+
 /// Rebuilds (concurrently on PostgreSQL) every index of an *applied*
 /// index migration that is missing, INVALID or defined differently, and
 /// returns their names; an empty list when all are as defined. Indexes of
@@ -51,17 +69,11 @@ pub async fn repair_indexes(
         .iter()
         .map(|m| m.name().to_owned())
         .collect();
-    let is_applied = |name: &str| applied.iter().any(|a| a == name);
-    let mut defs = Vec::new();
-    if is_applied(m20261125_000002_report_indexes::Migration.name()) {
-        defs.extend_from_slice(indexes::REPORT_INDEXES);
-    }
-    if is_applied(m20261125_000003_foreign_key_indexes::Migration.name()) {
-        defs.extend_from_slice(indexes::FOREIGN_KEY_INDEXES);
-    }
-    if is_applied(m20261202_000002_covering_indexes::Migration.name()) {
-        defs.extend_from_slice(indexes::COVERING_INDEXES);
-    }
+    let defs: Vec<indexes::IndexDef> = index_migrations()
+        .into_iter()
+        .filter(|(name, _)| applied.iter().any(|a| a == name))
+        .flat_map(|(_, defs)| defs.iter().copied())
+        .collect();
     if defs.is_empty() {
         return Ok(Vec::new());
     }
