@@ -18,6 +18,9 @@
 //! | `NEONHUB_CHANGE_FEED` | `auto`: invalidate from every writer's commits where the server allows it (PostgreSQL logical decoding, SQLite `data_version`), else TTL-only with one WARN; `on`: `connect` fails without it; `off`: TTL-only plus this handle's own writes ([`crate::feed`]) | `auto` |
 //! | `NEONHUB_FEED_GRACE_MS` | while the change feed is down, cache hits are still served this long, then every call goes to the database | 1000 |
 //! | `NEONHUB_METRICS_ADDR` | serve Prometheus `/metrics` on this address (`127.0.0.1:9464`) | off |
+//! | `NEONHUB_REPLICA_URLS` | PostgreSQL: comma-separated URLs of streaming standbys that dashboard reads may use when they have replayed far enough ([`crate::replica`]) | none |
+//! | `NEONHUB_REPLICA_POLL_MS` | how often each replica's replay position is read (also at once after a write) | 10 |
+//! | `NEONHUB_REPLICA_WAIT_MS` | a read bound to a token ([`NeonDb::after`](crate::NeonDb::after)) waits this long for a replica to replay past it, then goes to the primary | 20 |
 //!
 //! The database URL's password is never printed: [`DatabaseUrl`]'s `Debug`
 //! and `Display` redact it.
@@ -118,6 +121,12 @@ pub struct Config {
     pub change_feed: FeedMode,
     /// How long hits are still served while the change feed is down.
     pub feed_grace: Duration,
+    /// PostgreSQL streaming standbys for dashboard reads ([`crate::replica`]).
+    pub replica_urls: Vec<DatabaseUrl>,
+    /// How often each replica's replay position is read.
+    pub replica_poll: Duration,
+    /// How long a token-bound read waits for a replica to catch up.
+    pub replica_wait: Duration,
 }
 
 /// `NEONHUB_CHANGE_FEED`: whether a handle's cache follows every writer's
@@ -153,6 +162,9 @@ impl Config {
             metrics_addr: None,
             change_feed: FeedMode::Auto,
             feed_grace: Duration::from_secs(1),
+            replica_urls: Vec::new(),
+            replica_poll: Duration::from_millis(10),
+            replica_wait: Duration::from_millis(20),
         }
     }
 
@@ -259,8 +271,40 @@ impl Config {
                 )
             })?);
         }
+        if let Some(v) = lookup("NEONHUB_REPLICA_URLS") {
+            config.replica_urls = v
+                .split(',')
+                .map(str::trim)
+                .filter(|u| !u.is_empty())
+                .map(DatabaseUrl::new)
+                .collect();
+        }
+        if let Some(v) = num("NEONHUB_REPLICA_POLL_MS")? {
+            config.replica_poll = Duration::from_millis(v);
+        }
+        if let Some(v) = num("NEONHUB_REPLICA_WAIT_MS")? {
+            config.replica_wait = Duration::from_millis(v);
+        }
         config.validate()?;
         Ok(config)
+    }
+
+    /// Adds a streaming standby for dashboard reads ([`crate::replica`]).
+    pub fn with_replica(mut self, url: impl Into<String>) -> Self {
+        self.replica_urls.push(DatabaseUrl::new(url));
+        self
+    }
+
+    /// Sets how often replicas' replay positions are read.
+    pub fn with_replica_poll(mut self, every: Duration) -> Self {
+        self.replica_poll = every;
+        self
+    }
+
+    /// Sets how long a token-bound read waits for a replica.
+    pub fn with_replica_wait(mut self, wait: Duration) -> Self {
+        self.replica_wait = wait;
+        self
     }
 
     /// Sets the pool size.
@@ -370,6 +414,30 @@ impl Config {
                 "must not exceed NEONHUB_POOL_MAX_CONNECTIONS",
             ));
         }
+        if !self.replica_urls.is_empty() && !self.database_url.is_postgres() {
+            return Err(Error::invalid(
+                "NEONHUB_REPLICA_URLS",
+                "replicas need a PostgreSQL primary (DATABASE_URL is SQLite)",
+            ));
+        }
+        if self.replica_urls.len() > crate::replica::MAX_REPLICAS {
+            return Err(Error::invalid(
+                "NEONHUB_REPLICA_URLS",
+                format!("at most {} replicas", crate::replica::MAX_REPLICAS),
+            ));
+        }
+        if let Some(bad) = self.replica_urls.iter().find(|u| !u.is_postgres()) {
+            return Err(Error::invalid(
+                "NEONHUB_REPLICA_URLS",
+                format!("{bad} is not a postgres:// URL"),
+            ));
+        }
+        if !self.replica_urls.is_empty() && self.replica_poll.is_zero() {
+            return Err(Error::invalid(
+                "NEONHUB_REPLICA_POLL_MS",
+                "must be at least 1 with replicas",
+            ));
+        }
         Ok(())
     }
 }
@@ -416,5 +484,58 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    #[test]
+    fn replica_urls_parse_from_the_environment_and_bad_ones_are_rejected() {
+        let env = |k: &str| match k {
+            "DATABASE_URL" => Some("postgres://app@primary/neonhub".to_owned()),
+            "NEONHUB_REPLICA_URLS" => {
+                Some(" postgres://app:pw1@r1/neonhub, ,postgres://app@r2/neonhub ".to_owned())
+            }
+            "NEONHUB_REPLICA_WAIT_MS" => Some("50".to_owned()),
+            _ => None,
+        };
+        let config = Config::from_lookup(env).unwrap();
+        let urls: Vec<&str> = config.replica_urls.iter().map(|u| u.expose()).collect();
+        assert_eq!(
+            urls,
+            ["postgres://app:pw1@r1/neonhub", "postgres://app@r2/neonhub"]
+        );
+        assert_eq!(config.replica_wait, Duration::from_millis(50));
+        assert!(!format!("{config:?}").contains("pw1"));
+
+        let invalid = |config: Config, want: &str| match config.validate() {
+            Err(Error::Invalid { field, .. }) => assert_eq!(field, want),
+            other => panic!("expected Invalid {{ {want} }}, got {other:?}"),
+        };
+        let primary = Config::new("postgres://app@primary/neonhub");
+        invalid(
+            Config::new("sqlite://x.db?mode=rwc").with_replica("postgres://app@r1/neonhub"),
+            "NEONHUB_REPLICA_URLS",
+        );
+        invalid(
+            primary.clone().with_replica("mysql://app@r1/neonhub"),
+            "NEONHUB_REPLICA_URLS",
+        );
+        invalid(
+            (0..=crate::replica::MAX_REPLICAS).fold(primary.clone(), |c, i| {
+                c.with_replica(format!("postgres://app@r{i}/neonhub"))
+            }),
+            "NEONHUB_REPLICA_URLS",
+        );
+        invalid(
+            primary
+                .clone()
+                .with_replica("postgres://app@r1/neonhub")
+                .with_replica_poll(Duration::ZERO),
+            "NEONHUB_REPLICA_POLL_MS",
+        );
+        assert!(
+            primary
+                .with_replica("postgres://app@r1/neonhub")
+                .validate()
+                .is_ok()
+        );
     }
 }

@@ -13,12 +13,13 @@ use sea_orm::{
 
 use crate::cache::{CacheStats, QueryCache};
 use crate::change::Change;
-use crate::config::{Config, FeedMode};
+use crate::config::{Config, DatabaseUrl, FeedMode};
 use crate::error::{Error, Result};
 use crate::feed::{Feed, FeedKind, FeedStatus, Token};
 use crate::metrics::{Metrics, MetricsSnapshot, names};
 use crate::pool::{Conn, Health, ProbeTarget, TxConn};
 use crate::queries::{DashboardQuery, Query};
+use crate::replica::{Choice, Fallback, Floor, ReadRoute, ReplicaStatus, Replicas, RoutingStats};
 use crate::repo::{
     AbTests, Agents, AnalyticsRepo, Campaigns, Contents, Executions, Leads, Repo, Trends, Users,
 };
@@ -30,6 +31,9 @@ pub struct NeonDb {
     inner: Arc<Inner>,
     /// Calls through this clone skip the cache ([`NeonDb::uncached`]).
     bypass: bool,
+    /// Reads through this clone see every commit up to this position
+    /// ([`NeonDb::after`]); 0: no bound.
+    after: u64,
 }
 
 struct Inner {
@@ -38,6 +42,10 @@ struct Inner {
     cache: Arc<QueryCache>,
     metrics: Arc<Metrics>,
     feed: Feed,
+    /// Streaming standbys for dashboard reads ([`crate::replica`]).
+    replicas: Option<Arc<Replicas>>,
+    /// This handle's own writes and the tokens it waited for.
+    writes: Arc<Floor>,
 }
 
 impl std::fmt::Debug for NeonDb {
@@ -95,7 +103,7 @@ impl NeonDb {
                 .await
                 .map_err(unavailable)?;
             let losses = Arc::new(crate::pool::LossClock::default());
-            let mut options = pool_options(&config, config.max_connections);
+            let mut options = pool_options(&config, &config.database_url, config.max_connections);
             options
                 .connect_lazy(true)
                 .map_sqlx_postgres_before_acquire(ping_after_loss(losses.clone()));
@@ -128,6 +136,20 @@ impl NeonDb {
         metrics::gauge!(names::DB_POOL_MAX_CONNECTIONS).set(f64::from(config.max_connections));
         metrics::gauge!(names::CACHE_CAPACITY_BYTES).set(config.cache.capacity_bytes as f64);
         metrics::gauge!(names::DB_CIRCUIT_OPEN).set(0.0);
+        let writes = Arc::new(Floor::default());
+        let replicas = if config.replica_urls.is_empty() {
+            None
+        } else {
+            Some(
+                Replicas::start(
+                    &config,
+                    conn.reader().clone(),
+                    [writes.clone(), cache.invalidation_floor().clone()],
+                    &metrics,
+                )
+                .await?,
+            )
+        };
         let feed = start_feed(&config, &conn, &cache).await?;
         Ok(Self {
             inner: Arc::new(Inner {
@@ -136,8 +158,11 @@ impl NeonDb {
                 cache,
                 metrics,
                 feed,
+                replicas,
+                writes,
             }),
             bypass: false,
+            after: 0,
         })
     }
 
@@ -147,7 +172,54 @@ impl NeonDb {
         NeonDb {
             inner: self.inner.clone(),
             bypass: true,
+            after: self.after,
         }
+    }
+
+    /// A clone of this handle whose dashboard queries see every commit up
+    /// to `token` (read-your-writes across instances, without waiting
+    /// first): a cached result serves only once the change feed has
+    /// applied the token; until then the read goes to a replica that has
+    /// replayed past it, waiting up to `NEONHUB_REPLICA_WAIT_MS` for one,
+    /// else to the primary (and is not cached). Without replicas, until
+    /// the feed applied it, reads go to the primary.
+    pub fn after(&self, token: Token) -> NeonDb {
+        NeonDb {
+            inner: self.inner.clone(),
+            bypass: self.bypass,
+            after: self.after.max(token.0),
+        }
+    }
+
+    /// The replicas' positions, lag and reads (empty without replicas).
+    pub fn replicas(&self) -> Vec<ReplicaStatus> {
+        self.inner
+            .replicas
+            .as_ref()
+            .map(|r| r.status())
+            .unwrap_or_default()
+    }
+
+    /// Where this handle's dashboard reads went (zeros without replicas).
+    pub fn routing(&self) -> RoutingStats {
+        self.inner
+            .replicas
+            .as_ref()
+            .map(|r| r.stats())
+            .unwrap_or_default()
+    }
+
+    /// Where a dashboard read through this handle that misses the cache
+    /// would go now, decided as a real read decides it but without
+    /// waiting for a token and without counting: a diagnostic (and what
+    /// the replica benchmark times). `None` without replicas.
+    pub fn read_route(&self) -> Option<ReadRoute> {
+        let replicas = self.inner.replicas.as_ref()?;
+        let caching = self.inner.cache.is_enabled() && !self.bypass;
+        Some(match replicas.choose(self.need(caching)) {
+            Choice::Replica(replica, _) => ReadRoute::Replica(replica.index()),
+            Choice::Primary(reason) => ReadRoute::Primary(reason),
+        })
     }
 
     /// The query cache: statistics, the switch, clearing.
@@ -239,6 +311,9 @@ impl NeonDb {
             Ok(inner) => {
                 // The feed first: its task must not poll a closed pool.
                 drop(inner.feed);
+                if let Some(replicas) = &inner.replicas {
+                    replicas.close().await;
+                }
                 inner.conn.close().await.map_err(Error::from)
             }
             Err(_) => Ok(()),
@@ -248,13 +323,12 @@ impl NeonDb {
     /// Runs a validated dashboard query through the cache, timed.
     pub(crate) async fn read<Q: DashboardQuery>(&self, query: &Q) -> Result<Arc<Q::Output>> {
         let started = Instant::now();
-        let conn = &self.inner.conn;
+        // A token the feed has not applied: cached results may predate it.
+        let bypass = self.bypass || (self.after > 0 && !self.feed_applied(self.after));
         let result = self
             .inner
             .cache
-            .get_or_load(query, self.bypass, || async {
-                query.run(conn).await.map_err(Error::from)
-            })
+            .get_or_load_at(query, bypass, |caching| self.load(query, caching))
             .await;
         match result {
             Ok((value, outcome)) => {
@@ -264,7 +338,7 @@ impl NeonDb {
                 Ok(value)
             }
             Err(e) => {
-                let outcome = if self.bypass || !self.inner.cache.is_enabled() {
+                let outcome = if bypass || !self.inner.cache.is_enabled() {
                     crate::cache::Outcome::Bypass
                 } else {
                     crate::cache::Outcome::Miss
@@ -275,6 +349,65 @@ impl NeonDb {
                 Err(e)
             }
         }
+    }
+
+    /// Whether the change feed has applied every commit up to `lsn`.
+    fn feed_applied(&self, lsn: u64) -> bool {
+        let feed = &self.inner.feed;
+        matches!(feed.kind(), FeedKind::Postgres)
+            && feed.shared().is_up()
+            && feed.shared().applied() >= lsn
+    }
+
+    /// Loads `query` from the database: a replica that has replayed far
+    /// enough, else the primary ([`crate::replica`]). Returns the
+    /// replica's position with the result (`None`: from the primary).
+    /// `caching`: the result may be stored, so it must also cover the
+    /// cache's invalidations.
+    async fn load<Q: DashboardQuery>(
+        &self,
+        query: &Q,
+        caching: bool,
+    ) -> Result<(Q::Output, Option<u64>)> {
+        let conn = &self.inner.conn;
+        let Some(replicas) = &self.inner.replicas else {
+            return Ok((query.run(conn).await?, None));
+        };
+        let fallback = match self.route(replicas, caching).await {
+            Choice::Replica(replica, at) => match query.run(replica.conn()).await {
+                Ok(value) => {
+                    replicas.count_replica(replica);
+                    return Ok((value, Some(at)));
+                }
+                Err(e) => {
+                    replicas.failed(replica, &e);
+                    Fallback::Error
+                }
+            },
+            Choice::Primary(reason) => reason,
+        };
+        replicas.count_primary(Some(fallback));
+        Ok((query.run(conn).await?, None))
+    }
+
+    /// Where a read goes: the position it must see is this handle's own
+    /// writes and waited-for tokens, this clone's token, and when the
+    /// result may be cached the cache's invalidations.
+    async fn route<'r>(&self, replicas: &'r Replicas, caching: bool) -> Choice<'r> {
+        if self.after > 0 {
+            replicas.choose_waiting(|| self.need(caching)).await
+        } else {
+            replicas.choose(self.need(caching))
+        }
+    }
+
+    /// The position a read must see (`None`: one is not known yet).
+    fn need(&self, caching: bool) -> Option<u64> {
+        let mut need = self.inner.writes.get()?.max(self.after);
+        if caching {
+            need = need.max(self.inner.cache.invalidation_floor().get()?);
+        }
+        Some(need)
     }
 
     /// What the change feed is doing ([`crate::feed`]).
@@ -312,8 +445,16 @@ impl NeonDb {
     /// to wait for could make its cache fresh).
     pub async fn wait_for(&self, token: Token, timeout: Duration) -> Result<()> {
         let feed = &self.inner.feed;
+        // From here on this handle's reads must see the token, cached or
+        // not, whichever server they go to.
+        let bound = |result: Result<()>| {
+            if result.is_ok() {
+                self.inner.writes.raise(token.0);
+            }
+            result
+        };
         if !self.inner.cache.is_enabled() {
-            return Ok(());
+            return bound(Ok(()));
         }
         let deadline = tokio::time::Instant::now() + timeout;
         let reached = match feed.kind() {
@@ -351,7 +492,7 @@ impl NeonDb {
             }
         };
         if reached {
-            Ok(())
+            bound(Ok(()))
         } else {
             Err(feed_timeout(
                 timeout,
@@ -360,9 +501,16 @@ impl NeonDb {
         }
     }
 
-    /// Reports committed changes to the cache.
+    /// Reports this handle's committed writes: to the cache, and to the
+    /// replica routing (reads must now see a position not read yet).
     pub(crate) fn apply_changes(&self, changes: &[Change]) {
-        self.inner.cache.apply_changes(changes);
+        if let Some(replicas) = &self.inner.replicas {
+            self.inner.writes.mark_unknown();
+            self.inner.cache.apply_changes(changes);
+            replicas.kick();
+        } else {
+            self.inner.cache.apply_changes(changes);
+        }
     }
 
     /// The invalidation entry point for changes made elsewhere (another
@@ -370,7 +518,10 @@ impl NeonDb {
     /// removes every cached result `changes` can affect. Writes through
     /// this handle call it themselves.
     pub fn invalidate(&self, changes: &[Change]) {
-        self.apply_changes(changes);
+        self.inner.cache.apply_changes(changes);
+        if let Some(replicas) = &self.inner.replicas {
+            replicas.kick();
+        }
     }
 
     /// Pre-loads `queries` into the cache in the background, one at a time
@@ -382,7 +533,7 @@ impl NeonDb {
         tokio::spawn(async move {
             let mut report = WarmReport::default();
             for query in queries {
-                match db.load(&query).await {
+                match db.warm_one(&query).await {
                     Ok(()) => report.loaded += 1,
                     Err(e) => {
                         tracing::warn!(query = query.name().as_str(), error = %e, "cache warming failed");
@@ -395,7 +546,7 @@ impl NeonDb {
     }
 
     /// Runs any query through the cache, discarding the result.
-    async fn load(&self, query: &Query) -> Result<()> {
+    async fn warm_one(&self, query: &Query) -> Result<()> {
         query.validate()?;
         match query {
             Query::UsersByRole(q) => self.read(q).await.map(drop),
@@ -550,7 +701,7 @@ type PingFuture<'c> = std::pin::Pin<
 /// The pool's check before handing out a connection (PostgreSQL): ping
 /// it if the handle saw connections lost since it went idle. (Connections
 /// idle for [`PING_IF_IDLE_FOR`] are pinged anyway, by the pool options.)
-fn ping_after_loss(
+pub(crate) fn ping_after_loss(
     losses: Arc<crate::pool::LossClock>,
 ) -> impl for<'c> Fn(&'c mut PgConnection, PoolConnectionMetadata) -> PingFuture<'c>
 + Send
@@ -568,9 +719,10 @@ fn ping_after_loss(
     }
 }
 
-/// Pool settings shared by every pool of a handle.
-fn pool_options(config: &Config, max: u32) -> ConnectOptions {
-    let mut options = ConnectOptions::new(config.database_url.expose().to_owned());
+/// Pool settings shared by every pool of a handle (`url`: the primary's
+/// or a replica's).
+pub(crate) fn pool_options(config: &Config, url: &DatabaseUrl, max: u32) -> ConnectOptions {
+    let mut options = ConnectOptions::new(url.expose().to_owned());
     options
         .max_connections(max)
         .min_connections(config.min_connections.min(max))
@@ -584,7 +736,7 @@ fn pool_options(config: &Config, max: u32) -> ConnectOptions {
 /// A SQLite pool of `max` connections; `pinned`: never closed while the
 /// handle lives (the writer, and an in-memory database's one connection).
 fn sqlite_options(config: &Config, max: u32, pinned: bool) -> ConnectOptions {
-    let mut options = pool_options(config, max);
+    let mut options = pool_options(config, &config.database_url, max);
     if pinned {
         options
             .min_connections(max)
@@ -603,7 +755,7 @@ fn sqlite_options(config: &Config, max: u32, pinned: bool) -> ConnectOptions {
 
 /// Times every statement of `conn` (SeaORM's metric callback); set right
 /// after connecting, so that every clone of `conn` reports.
-fn watch_statements(conn: &mut DatabaseConnection, metrics: &Arc<Metrics>) {
+pub(crate) fn watch_statements(conn: &mut DatabaseConnection, metrics: &Arc<Metrics>) {
     let sink = metrics.clone();
     conn.set_metric_callback(move |info| {
         sink.record_statement(&info.statement.sql, info.elapsed, info.failed);

@@ -35,6 +35,7 @@ pub mod ids;
 pub mod metrics;
 pub mod pool;
 pub mod queries;
+pub mod replica;
 pub mod repo;
 pub mod sql;
 pub mod validate;
@@ -46,6 +47,7 @@ pub use db::{NeonDb, Tx, WarmReport};
 pub use error::{Error, Result};
 pub use feed::{FeedStatus, Token};
 pub use queries::{Query, QueryName};
+pub use replica::{Fallback, ReadRoute, ReplicaStatus, RoutingStats};
 pub use repo::*;
 
 /// The repository traits, to bring their methods into scope.

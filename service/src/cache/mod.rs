@@ -43,6 +43,7 @@ use serde::Serialize;
 use crate::change::{Change, RowChange};
 use crate::error::Result;
 use crate::queries::{DashboardQuery, Query, QueryName};
+use crate::replica::Floor;
 
 pub mod invalidate;
 pub mod size;
@@ -426,6 +427,8 @@ pub struct QueryCache {
     hits_until: AtomicU64,
     counters: Counters,
     evictions: Arc<AtomicU64>,
+    /// The WAL position of every invalidation applied ([`crate::replica`]).
+    invalidations: Arc<Floor>,
 }
 
 fn bump(counter: &AtomicU64) {
@@ -461,6 +464,7 @@ impl QueryCache {
             hits_until: AtomicU64::new(HITS_ALWAYS),
             counters: Counters::default(),
             evictions,
+            invalidations: Arc::default(),
         }
     }
 
@@ -482,8 +486,26 @@ impl QueryCache {
         &self.config
     }
 
+    /// The WAL position every invalidation applied so far is at or
+    /// before ([`crate::replica`]).
+    pub(crate) fn invalidation_floor(&self) -> &Arc<Floor> {
+        &self.invalidations
+    }
+
     /// Removes every entry, and keeps loads in flight from storing.
     pub fn clear(&self) {
+        self.invalidations.mark_unknown();
+        self.clear_entries();
+    }
+
+    /// [`QueryCache::clear`] for a reason at WAL position `lsn` (the
+    /// change feed's start).
+    pub(crate) fn clear_at(&self, lsn: u64) {
+        self.invalidations.raise(lsn);
+        self.clear_entries();
+    }
+
+    fn clear_entries(&self) {
         let mut log = self.log.write().unwrap_or_else(|p| p.into_inner());
         log.push(Logged::All);
         self.seq.store(log.next(), Ordering::Release);
@@ -564,9 +586,33 @@ impl QueryCache {
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<Q::Output>>,
     {
+        self.get_or_load_at(query, bypass, |_| async { Ok((load().await?, None)) })
+            .await
+    }
+
+    /// [`QueryCache::get_or_load`] for loads that may come from a replica:
+    /// `load(caching)` (`caching`: the result may be stored) returns the
+    /// result and the replica's replay position it was read at (`None`:
+    /// the primary). A replica's result is stored only if that position
+    /// covers every invalidation applied by the time it is stored.
+    ///
+    /// # Errors
+    /// What `load` returns; nothing is cached then.
+    pub(crate) async fn get_or_load_at<Q, F, Fut>(
+        &self,
+        query: &Q,
+        bypass: bool,
+        load: F,
+    ) -> Result<(Arc<Q::Output>, Outcome)>
+    where
+        Q: DashboardQuery,
+        Q::Output: ApproxBytes,
+        F: FnOnce(bool) -> Fut,
+        Fut: Future<Output = Result<(Q::Output, Option<u64>)>>,
+    {
         if bypass || !self.is_enabled() || !self.hits_allowed() {
             bump(&self.counters.bypasses);
-            return Ok((Arc::new(load().await?), Outcome::Bypass));
+            return Ok((Arc::new(load(false).await?.0), Outcome::Bypass));
         }
         let key = query.key();
         let clock = &self.config.clock;
@@ -581,6 +627,7 @@ impl QueryCache {
         }
         // Changes from here on are checked against this call's result.
         let start = self.seq.load(Ordering::Acquire);
+        let unknown_at_start = self.invalidations.unknown();
         loop {
             match self.entries.get_value_or_guard_async(&key).await {
                 Ok(entry) => {
@@ -595,7 +642,8 @@ impl QueryCache {
                 Err(guard) => {
                     bump(&self.counters.misses);
                     // On error the guard is dropped unfilled: a waiter loads.
-                    let value = Arc::new(load().await?);
+                    let (value, replica_at) = load(true).await?;
+                    let value = Arc::new(value);
                     let shared: Arc<dyn Any + Send + Sync> = value.clone();
                     let tags = invalidate::tags_of(&key, &*shared);
                     let entry = Entry {
@@ -612,6 +660,14 @@ impl QueryCache {
                                 .iter()
                                 .skip(usize::try_from(start - log.first).unwrap_or(usize::MAX))
                                 .any(|c| c.affects(&key, &*entry.value)));
+                    // From a replica: its snapshot must cover every
+                    // invalidation so far (the change feed raises the
+                    // floor before it logs the change).
+                    let behind = replica_at.is_some_and(|at| {
+                        self.invalidations.unknown() != unknown_at_start
+                            || self.invalidations.known() > at
+                    });
+                    let stale = stale || behind;
                     if stale || !self.is_enabled() {
                         bump(&self.counters.stores_skipped);
                         drop(guard);
@@ -658,6 +714,21 @@ impl QueryCache {
         if changes.is_empty() {
             return;
         }
+        self.invalidations.mark_unknown();
+        self.apply_entries(changes);
+    }
+
+    /// [`QueryCache::apply`] for changes committed at WAL position `lsn`
+    /// (the change feed).
+    pub(crate) fn apply_at(&self, changes: Vec<RowChange>, lsn: u64) {
+        if changes.is_empty() {
+            return;
+        }
+        self.invalidations.raise(lsn);
+        self.apply_entries(changes);
+    }
+
+    fn apply_entries(&self, changes: Vec<RowChange>) {
         let coarse = changes.len() > PRECISE_LIMIT;
         let families: Vec<QueryName> = if coarse {
             QueryName::ALL

@@ -284,7 +284,7 @@ async fn session(
         };
     // Whatever committed before the slot's consistent point and after
     // the last session was never seen: start from an empty cache.
-    cache.clear();
+    cache.clear_at(consistent.as_u64());
     cache.resume_hits();
     shared.advance(consistent.as_u64());
     shared.set_up(true);
@@ -322,7 +322,7 @@ async fn session(
                 commit_time_micros,
                 ..
             } => {
-                cache.apply(std::mem::take(&mut pending));
+                cache.apply_at(std::mem::take(&mut pending), end_lsn.as_u64());
                 let now = chrono::Utc::now().timestamp_micros() - PG_EPOCH_MICROS;
                 let lag = (now - commit_time_micros).max(0) as f64 / 1e6;
                 metrics::histogram!(names::FEED_LAG_SECONDS).record(lag);

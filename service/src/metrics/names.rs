@@ -2,7 +2,9 @@
 //! `neonhub_`; labels come only from fixed sets: `operation`
 //! ([`crate::metrics::Operation`]), `table` ([`crate::metrics::TABLES`]),
 //! `query` ([`crate::QueryName`]), `outcome`
-//! ([`crate::cache::Outcome`]), `state` (`idle`, `in_use`).
+//! ([`crate::cache::Outcome`]), `state` (`idle`, `in_use`), `target`
+//! (`primary`, `replica`), `reason` (`behind`, `down`, `error`), `replica`
+//! (`0` to `15`, at most [`crate::replica::MAX_REPLICAS`]).
 
 /// Counter, by `operation` and `table`: SQL statements run.
 pub const DB_STATEMENTS_TOTAL: &str = "neonhub_db_statements_total";
@@ -58,6 +60,22 @@ pub const FEED_EVENTS_TOTAL: &str = "neonhub_feed_events_total";
 /// Histogram (seconds): from a change's commit on the server to its
 /// invalidation applied in this handle.
 pub const FEED_LAG_SECONDS: &str = "neonhub_feed_lag_seconds";
+
+/// Counter, by `target` (`primary`, `replica`): dashboard reads sent to
+/// the database by a handle with replicas ([`crate::replica`]).
+pub const DB_READS_TOTAL: &str = "neonhub_db_reads_total";
+/// Counter, by `reason` (`behind`, `down`, `error`): reads that went to
+/// the primary instead of a replica.
+pub const REPLICA_FALLBACKS_TOTAL: &str = "neonhub_replica_fallbacks_total";
+/// Gauge, by `replica` (its place in `NEONHUB_REPLICA_URLS`, `0` to `15`):
+/// 1 while it answers as a standby, else 0.
+pub const REPLICA_UP: &str = "neonhub_replica_up";
+/// Gauge, by `replica`: bytes of WAL the primary wrote that it has not
+/// replayed.
+pub const REPLICA_LAG_BYTES: &str = "neonhub_replica_lag_bytes";
+/// Gauge, by `replica`: age of the oldest WAL the primary wrote that it
+/// has not replayed (0 when caught up).
+pub const REPLICA_LAG_SECONDS: &str = "neonhub_replica_lag_seconds";
 
 /// Buckets of change-feed lag, seconds (500 µs to 30 s).
 pub const FEED_LAG_BUCKETS: &[f64] = &[
@@ -166,6 +184,28 @@ pub fn describe() {
     describe_counter!(
         FEED_EVENTS_TOTAL,
         "Row changes received from the change feed, by table."
+    );
+    describe_counter!(
+        DB_READS_TOTAL,
+        "Dashboard reads sent to the database with replicas configured, by target (primary, replica)."
+    );
+    describe_counter!(
+        REPLICA_FALLBACKS_TOTAL,
+        "Reads that went to the primary instead of a replica, by reason (behind, down, error)."
+    );
+    describe_gauge!(
+        REPLICA_UP,
+        "1 while the replica answers as a standby, else 0, by replica (its place in NEONHUB_REPLICA_URLS)."
+    );
+    describe_gauge!(
+        REPLICA_LAG_BYTES,
+        Unit::Bytes,
+        "WAL the primary wrote that the replica has not replayed, by replica."
+    );
+    describe_gauge!(
+        REPLICA_LAG_SECONDS,
+        Unit::Seconds,
+        "Age of the oldest WAL the primary wrote that the replica has not replayed, by replica."
     );
     describe_histogram!(
         FEED_LAG_SECONDS,
