@@ -112,6 +112,18 @@ const BASE_CONF: &[&str] = &[
 ];
 
 impl Cluster {
+    /// The running server's postmaster process id (first line of
+    /// `postmaster.pid`), for measuring the server's CPU.
+    pub fn postmaster_pid(&self) -> Option<u32> {
+        std::fs::read_to_string(self.data.join("postmaster.pid"))
+            .ok()?
+            .lines()
+            .next()?
+            .trim()
+            .parse()
+            .ok()
+    }
+
     /// `initdb` (trust authentication) and start a new primary.
     pub fn start() -> Cluster {
         let bin = bin_dir();
