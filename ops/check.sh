@@ -123,6 +123,7 @@ REPOSITORY_BUCKETS = [0.000001, 0.0000025, 0.000005, 0.00001, 0.000025, 0.00005,
 FEED_LAG_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
                     2.5, 5, 10, 30]
 STMT = {"operation": OPERATIONS, "table": TABLES}
+REPLICAS = {str(i) for i in range(16)}  # a replica's place in NEONHUB_REPLICA_URLS
 
 # family -> (type, {label: allowed values}, buckets or None)
 CONTRACT = {
@@ -152,6 +153,11 @@ CONTRACT = {
     "neonhub_feed_gaps_total": ("counter", {}, None),
     "neonhub_feed_events_total": ("counter", {"table": TABLES}, None),
     "neonhub_feed_lag_seconds": ("histogram", {}, FEED_LAG_BUCKETS),
+    "neonhub_db_reads_total": ("counter", {"target": {"primary", "replica"}}, None),
+    "neonhub_replica_fallbacks_total": ("counter", {"reason": {"behind", "down", "error"}}, None),
+    "neonhub_replica_up": ("gauge", {"replica": REPLICAS}, None),
+    "neonhub_replica_lag_bytes": ("gauge", {"replica": REPLICAS}, None),
+    "neonhub_replica_lag_seconds": ("gauge", {"replica": REPLICAS}, None),
 }
 HISTOGRAM_SUFFIXES = ("_bucket", "_sum", "_count")
 
