@@ -288,5 +288,21 @@ macro_rules! postgres_only {
     };
 }
 
+/// The ids of the high-value leads (score 7 and up) `db` reads, sorted:
+/// what a dashboard shows, for tests that watch it change.
+pub async fn high_value_ids(db: &service::NeonDb) -> Vec<String> {
+    use service::prelude::*;
+    let mut ids: Vec<String> = db
+        .leads()
+        .high_value(Some(7.0), None)
+        .await
+        .unwrap_or_else(|e| panic!("high-value leads: {e}"))
+        .iter()
+        .map(|l| l.id.clone())
+        .collect();
+    ids.sort();
+    ids
+}
+
 pub mod catalog;
 pub mod cluster;

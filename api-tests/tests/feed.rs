@@ -11,7 +11,7 @@
 
 use std::time::Duration;
 
-use api_tests::{TestDb, both_backends, postgres_only};
+use api_tests::{TestDb, both_backends, high_value_ids, postgres_only};
 use sea_orm::ConnectionTrait;
 use service::prelude::*;
 use service::{Config, Error, FeedMode, LeadUpdate, NeonDb, NewLead};
@@ -40,19 +40,6 @@ macro_rules! statements {
         let out = $body;
         (out, $neon.metrics().statements_total() - before)
     }};
-}
-
-async fn high_value_ids(neon: &NeonDb) -> Vec<String> {
-    let mut ids: Vec<String> = neon
-        .leads()
-        .high_value(Some(7.0), None)
-        .await
-        .unwrap()
-        .iter()
-        .map(|l| l.id.clone())
-        .collect();
-    ids.sort();
-    ids
 }
 
 /// Waits until `neon`'s cache reflects everything committed so far.

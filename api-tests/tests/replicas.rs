@@ -15,6 +15,7 @@
 use std::time::{Duration, Instant};
 
 use api_tests::cluster::Cluster;
+use api_tests::high_value_ids;
 use sea_orm::ConnectionTrait;
 use service::prelude::*;
 use service::{Config, FeedMode, NeonDb, NewLead, RoutingStats};
@@ -68,19 +69,6 @@ async fn caught_up(db: &NeonDb) {
         db,
     )
     .await;
-}
-
-async fn high_value_ids(db: &NeonDb) -> Vec<String> {
-    let mut ids: Vec<String> = db
-        .leads()
-        .high_value(Some(7.0), None)
-        .await
-        .unwrap()
-        .iter()
-        .map(|l| l.id.clone())
-        .collect();
-    ids.sort();
-    ids
 }
 
 /// `(rows, reads that went to the replica, reads that went to the primary)`
