@@ -215,7 +215,7 @@ impl NeonDb {
     /// the replica benchmark times). `None` without replicas.
     pub fn read_route(&self) -> Option<ReadRoute> {
         let replicas = self.inner.replicas.as_ref()?;
-        let caching = self.inner.cache.is_enabled() && !self.bypass;
+        let caching = self.inner.cache.serves(self.bypasses());
         Some(match replicas.choose(self.need(caching)) {
             Choice::Replica(replica, _) => ReadRoute::Replica(replica.index()),
             Choice::Primary(reason) => ReadRoute::Primary(reason),
@@ -323,8 +323,7 @@ impl NeonDb {
     /// Runs a validated dashboard query through the cache, timed.
     pub(crate) async fn read<Q: DashboardQuery>(&self, query: &Q) -> Result<Arc<Q::Output>> {
         let started = Instant::now();
-        // A token the feed has not applied: cached results may predate it.
-        let bypass = self.bypass || (self.after > 0 && !self.feed_applied(self.after));
+        let bypass = self.bypasses();
         let result = self
             .inner
             .cache
@@ -349,6 +348,12 @@ impl NeonDb {
                 Err(e)
             }
         }
+    }
+
+    /// Whether reads through this clone skip the cache: asked to, or bound
+    /// to a token the feed has not applied (cached results may predate it).
+    fn bypasses(&self) -> bool {
+        self.bypass || (self.after > 0 && !self.feed_applied(self.after))
     }
 
     /// Whether the change feed has applied every commit up to `lsn`.

@@ -529,6 +529,12 @@ impl QueryCache {
     }
 
     /// Whether hits may be served now.
+    /// Whether a read (`bypass`: asked to skip the cache) goes through the
+    /// cache, so that a miss's result may be stored.
+    pub(crate) fn serves(&self, bypass: bool) -> bool {
+        !bypass && self.is_enabled() && self.hits_allowed()
+    }
+
     fn hits_allowed(&self) -> bool {
         let until = self.hits_until.load(Ordering::Acquire);
         until == HITS_ALWAYS
@@ -610,7 +616,7 @@ impl QueryCache {
         F: FnOnce(bool) -> Fut,
         Fut: Future<Output = Result<(Q::Output, Option<u64>)>>,
     {
-        if bypass || !self.is_enabled() || !self.hits_allowed() {
+        if !self.serves(bypass) {
             bump(&self.counters.bypasses);
             return Ok((Arc::new(load(false).await?.0), Outcome::Bypass));
         }
