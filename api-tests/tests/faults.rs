@@ -386,8 +386,17 @@ both_backends! {
         db.migrate().await;
         let acquire = Duration::from_millis(400);
         let neon = db.service_with(Config::new(db.url.clone()).with_max_connections(1).with_acquire_timeout(acquire)).await;
-        // The one connection (PostgreSQL) or the one writer (SQLite) is busy.
+        // SQLite: the one writer is busy in a transaction. PostgreSQL:
+        // statements outside a transaction have a pool of their own (the
+        // leases'), so its one connection is kept busy by a long statement.
         let tx = neon.begin().await.unwrap();
+        let sleeper = (db.backend == api_tests::Backend::Postgres).then(|| {
+            let busy = neon.clone();
+            tokio::spawn(async move {
+                busy.conn().query_all_raw(sea_orm::Statement::from_string(sea_orm::DatabaseBackend::Postgres, "SELECT pg_sleep(1.5)")).await.map(drop)
+            })
+        });
+        tokio::time::sleep(Duration::from_millis(100)).await;
         let started = Instant::now();
         let err = neon.leads().create(NewLead { email: "w@x.io".into(), ..NewLead::default() }).await.expect_err("no connection free");
         let waited = started.elapsed();
@@ -396,7 +405,40 @@ both_backends! {
         assert!(waited < Duration::from_secs(3), "bounded by the acquire timeout, waited {waited:?}");
         assert!(!neon.is_unavailable(), "exhaustion does not open the circuit");
         tx.rollback().await.unwrap();
+        if let Some(sleeper) = sleeper {
+            sleeper.await.unwrap().expect("the long statement completes");
+        }
         neon.leads().create(NewLead { email: "w@x.io".into(), ..NewLead::default() }).await.expect("recovered");
+    }
+}
+
+postgres_only! {
+    /// A statement cancelled mid-flight (its future dropped by a caller's
+    /// timeout) must not leave its connection for the next statement with
+    /// the cancelled one's rows or state: the one connection of the
+    /// statements' pool answers the next statement with its own result.
+    async fn cancelled_statement_does_not_poison_the_connection(db) {
+        db.migrate().await;
+        let neon = db.service_with(Config::new(db.url.clone()).with_max_connections(1)).await;
+        let stmt = |sql: &str| sea_orm::Statement::from_string(sea_orm::DatabaseBackend::Postgres, sql.to_owned());
+        for round in 0..5 {
+            let slow = neon.conn().query_all_raw(stmt("SELECT pg_sleep(0.3), 7 AS n FROM generate_series(1, 3)"));
+            assert!(tokio::time::timeout(Duration::from_millis(50), slow).await.is_err(), "round {round}: the slow statement is cancelled");
+            let started = Instant::now();
+            let rows = neon.conn().query_all_raw(stmt(&format!("SELECT {round} + 40 AS n"))).await.unwrap();
+            let n: i32 = rows[0].try_get_by_index(0).unwrap();
+            assert_eq!((rows.len(), n), (1, round + 40), "round {round}: the next statement's own result");
+            assert!(started.elapsed() < Duration::from_secs(2), "round {round}: waited {:?}", started.elapsed());
+        }
+        // Statements that completed keep working on the same connection.
+        for i in 0..20 {
+            let rows = neon.conn().query_all_raw(stmt(&format!("SELECT {i} AS n"))).await.unwrap();
+            assert_eq!(rows[0].try_get_by_index::<i32>(0).unwrap(), i);
+        }
+        let err = neon.conn().query_all_raw(stmt("SELECT 1/0")).await.expect_err("division by zero");
+        assert!(err.to_string().contains("division by zero"), "{err}");
+        let rows = neon.conn().query_all_raw(stmt("SELECT 5 AS n")).await.unwrap();
+        assert_eq!(rows[0].try_get_by_index::<i32>(0).unwrap(), 5, "after an error, the next result is its own");
     }
 }
 

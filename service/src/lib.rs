@@ -32,6 +32,7 @@ pub mod error;
 pub mod explain;
 pub mod feed;
 pub mod ids;
+mod lease;
 pub mod metrics;
 pub mod pool;
 pub mod queries;

@@ -42,6 +42,7 @@ use sea_orm::{
 use tokio::sync::watch;
 
 use crate::error::{Class, classify};
+use crate::lease::Leases;
 use crate::metrics::names;
 
 /// A call still waiting this long makes the circuit suspect (one probe).
@@ -324,6 +325,9 @@ struct ConnInner {
     read: DatabaseConnection,
     /// SQLite: the one writer connection (a pool of one).
     write: Option<DatabaseConnection>,
+    /// PostgreSQL: where statements outside a transaction run
+    /// ([`crate::lease`]).
+    leases: Option<Leases>,
     health: Arc<Health>,
 }
 
@@ -350,8 +354,68 @@ impl Conn {
         Self(Arc::new(ConnInner {
             read,
             write,
+            leases: None,
             health,
         }))
+    }
+
+    /// PostgreSQL: statements outside a transaction run on `leases`.
+    pub(crate) fn with_leases(
+        read: DatabaseConnection,
+        leases: Leases,
+        health: Arc<Health>,
+    ) -> Self {
+        Self(Arc::new(ConnInner {
+            read,
+            write: None,
+            leases: Some(leases),
+            health,
+        }))
+    }
+
+    /// Connections the handle's pools may open in all (PostgreSQL: the
+    /// leases' pool and SeaORM's; SQLite: the readers and the writer).
+    pub(crate) fn capacity(&self) -> u32 {
+        let max = |p: &DatabaseConnection| match p.get_database_backend() {
+            DatabaseBackend::Postgres => p
+                .get_postgres_connection_pool()
+                .options()
+                .get_max_connections(),
+            _ => p
+                .get_sqlite_connection_pool()
+                .options()
+                .get_max_connections(),
+        };
+        max(&self.0.read)
+            + self.0.write.as_ref().map_or(0, max)
+            + self.0.leases.as_ref().map_or(0, Leases::max_connections)
+    }
+
+    /// Connections open and idle, over every pool of the handle.
+    pub(crate) fn pool_counts(&self) -> (u32, usize) {
+        let mut pools = vec![&self.0.read];
+        pools.extend(self.0.write.as_ref());
+        let (mut size, mut idle) = (0, 0);
+        for p in pools {
+            let (s, i) = match p.get_database_backend() {
+                DatabaseBackend::Postgres => {
+                    let pool = p.get_postgres_connection_pool();
+                    (pool.size(), pool.num_idle())
+                }
+                _ => {
+                    let pool = p.get_sqlite_connection_pool();
+                    (pool.size(), pool.num_idle())
+                }
+            };
+            size += s;
+            idle += i;
+        }
+        if let Some(l) = &self.0.leases {
+            let (s, i) = l.counts();
+            size += s;
+            idle += i;
+        }
+        (size, idle)
     }
 
     /// The reading pool (PostgreSQL: the only pool).
@@ -409,6 +473,9 @@ impl Conn {
     /// # Errors
     /// The database's error while closing.
     pub(crate) async fn close(&self) -> Result<(), DbErr> {
+        if let Some(l) = &self.0.leases {
+            l.close().await;
+        }
         if let Some(w) = &self.0.write {
             w.clone().close().await?;
         }
@@ -423,6 +490,9 @@ impl ConnectionTrait for Conn {
     }
 
     async fn execute_raw(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
+        if let Some(l) = &self.0.leases {
+            return self.0.health.guard(l.execute(stmt)).await;
+        }
         let conn = self.route(&stmt.sql);
         self.0.health.guard(conn.execute_raw(stmt)).await
     }
@@ -433,11 +503,17 @@ impl ConnectionTrait for Conn {
     }
 
     async fn query_one_raw(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
+        if let Some(l) = &self.0.leases {
+            return self.0.health.guard(l.query_one(stmt)).await;
+        }
         let conn = self.route(&stmt.sql);
         self.0.health.guard(conn.query_one_raw(stmt)).await
     }
 
     async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
+        if let Some(l) = &self.0.leases {
+            return self.0.health.guard(l.query_all(stmt)).await;
+        }
         let conn = self.route(&stmt.sql);
         self.0.health.guard(conn.query_all_raw(stmt)).await
     }
