@@ -15,6 +15,7 @@ fn quick() -> BenchArgs {
         calls: 20,
         workload_calls: 600,
         concurrency_seconds: 0.2,
+        floor_calls: 30,
         ..BenchArgs::default()
     }
 }
@@ -84,6 +85,38 @@ both_backends! {
             c["clients"].as_u64().unwrap()
         }).collect();
         assert_eq!(clients, [1, 4, 16, 64]);
+        // The throughput phase: every series at every level, and the ratios.
+        let sc = &report.scaling;
+        let pg = db.backend == api_tests::Backend::Postgres;
+        for (name, series) in [("cache_on", &sc.cache_on), ("cache_off", &sc.cache_off), ("read_mix", &sc.read_mix), ("hits", &sc.hits)] {
+            assert_eq!(series.iter().map(|t| t.clients).collect::<Vec<_>>(), [1, 4, 16, 64], "{name}");
+            for t in series {
+                assert!(t.calls_per_s > 0.0 && t.p50_ms <= t.p99_ms, "{name} at {}: {t:?}", t.clients);
+            }
+        }
+        assert!(sc.cache_on_vs_off_16 > 0.0);
+        // pgbench runs on PostgreSQL (CI installs it with the server).
+        assert_eq!(sc.pgbench.len(), if pg { 4 } else { 0 }, "{:?}", sc.pgbench_skipped);
+        assert_eq!(sc.read_mix_vs_pgbench_16.is_some(), pg);
+        assert!(sc.shape.iter().all(|s| s.at_64_vs_peak > 0.0 && s.at_64_vs_peak <= 1.0));
+        assert_eq!(json["scaling"]["shape"].as_array().unwrap().len(), if pg { 5 } else { 4 });
+        // The floor: every query, the same statements three ways.
+        let floor = &report.floor;
+        let names: Vec<&str> = floor.queries.iter().map(|q| q.name).collect();
+        assert_eq!(names, service::QueryName::ALL.map(|q| q.as_str()));
+        for q in &floor.queries {
+            assert_eq!((q.service.calls, q.sqlx.calls), (30, 30), "{}", q.name);
+            assert!(q.service_vs_sqlx > 0.0, "{}", q.name);
+            let two = ["campaigns_by_user_and_status", "agent_performance"].contains(&q.name);
+            assert_eq!(q.statements, if two { 2 } else { 1 }, "{}", q.name);
+            assert_eq!(q.pgbench.map(|p| p.calls), pg.then_some(30), "{}: {:?}", q.name, floor.pgbench_skipped);
+        }
+        assert_eq!(floor.median_vs_pgbench.is_some(), pg);
+        // One write's invalidation among 100,000 entries removes exactly
+        // the two it affects.
+        assert_eq!(report.invalidation.entries, 100_000);
+        assert_eq!(report.invalidation.removed_per_write, 2.0);
+        assert!(report.invalidation.invalidation.p50_ms > 0.0 && report.invalidation.hit.p50_ms > 0.0);
         assert_eq!(json["coalescing"]["concurrent_misses"], 64);
         assert_eq!(json["coalescing"]["statements"], 1);
         assert_eq!(report.workload.stale_reads, 0);

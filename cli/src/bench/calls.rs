@@ -322,7 +322,15 @@ impl Call {
     /// # Errors
     /// The database's error.
     pub async fn run_direct(&self, db: &NeonDb) -> Result<(), DbErr> {
-        let conn = db.connection();
+        self.run_on(db.connection()).await
+    }
+
+    /// Runs the query's statements on `conn` (any connection: the
+    /// benchmark's statement recorder too), results dropped.
+    ///
+    /// # Errors
+    /// The database's error.
+    pub async fn run_on<C: ConnectionTrait>(&self, conn: &C) -> Result<(), DbErr> {
         match &self.0 {
             Query::UsersByRole(q) => drop(q.run(conn).await?),
             Query::CampaignsByUserAndStatus(q) => drop(q.run(conn).await?),

@@ -24,13 +24,14 @@
 
 pub mod calls;
 pub mod feed;
+pub mod floor;
+pub mod invalidation;
 pub mod latency;
 pub mod transactions;
 pub mod workload;
 pub mod zipf;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -65,9 +66,14 @@ pub struct BenchArgs {
     /// Calls of the dashboard workload (SPEC: 50,000).
     #[arg(long, default_value_t = 50_000)]
     pub workload_calls: u64,
-    /// Seconds each concurrency level runs.
-    #[arg(long, default_value_t = 3.0)]
+    /// Seconds each concurrency level runs, per series (cache on, cache
+    /// off, the read mix, hits, pgbench).
+    #[arg(long, default_value_t = 10.0)]
     pub concurrency_seconds: f64,
+    /// Calls per query and way in the floor phase (service, raw sqlx,
+    /// pgbench), fixed parameters.
+    #[arg(long, default_value_t = 1000)]
+    pub floor_calls: usize,
     /// Skip the no-index phase (it drops and rebuilds every secondary
     /// index) and the write-cost phase (it drops and rebuilds the covering
     /// indexes).
@@ -106,7 +112,8 @@ impl Default for BenchArgs {
             json: None,
             calls: 200,
             workload_calls: 50_000,
-            concurrency_seconds: 3.0,
+            concurrency_seconds: 10.0,
+            floor_calls: 1000,
             skip_no_index: false,
             as_is: false,
             compare: None,
@@ -150,6 +157,85 @@ pub struct Throughput {
     pub clients: usize,
     /// Calls completed per second.
     pub calls_per_s: f64,
+    /// Median call latency.
+    pub p50_ms: f64,
+    /// 99th percentile call latency.
+    pub p99_ms: f64,
+}
+
+/// The throughput phase: calls/s and latency per client count for each
+/// load, and the targets' ratios.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Scaling {
+    /// SPEC §9's mix (5% writes), cache on.
+    pub cache_on: Vec<Throughput>,
+    /// The same mix, every read bypassing the cache.
+    pub cache_off: Vec<Throughput>,
+    /// The floor phase's fixed read mix (the eight queries, equal weight),
+    /// cache bypassed.
+    pub read_mix: Vec<Throughput>,
+    /// The same statements by `pgbench -M prepared` (PostgreSQL with
+    /// pgbench installed).
+    pub pgbench: Vec<Throughput>,
+    /// Reads only, every one a hit (500 hot keys of the workload, cached
+    /// first): the hit path's own scaling.
+    pub hits: Vec<Throughput>,
+    /// Why `pgbench` is empty, if it is.
+    pub pgbench_skipped: Option<String>,
+    /// cache_on / cache_off calls/s at 16 clients (target ≥ 3).
+    pub cache_on_vs_off_16: f64,
+    /// read_mix / pgbench calls/s at 16 clients (target ≥ 0.8).
+    pub read_mix_vs_pgbench_16: Option<f64>,
+    /// Per series: whether calls/s never fell from 1 to 16 clients, and
+    /// calls/s at 64 / the series' peak (target ≥ 0.9).
+    pub shape: Vec<Shape>,
+}
+
+/// Whether a series scales.
+#[derive(Debug, Clone, Serialize)]
+pub struct Shape {
+    /// `cache_on`, `cache_off`, `read_mix` or `pgbench`.
+    pub series: &'static str,
+    /// calls/s at 1 ≤ 4 ≤ 16 clients.
+    pub non_decreasing_to_16: bool,
+    /// calls/s at 64 clients / the highest of any level.
+    pub at_64_vs_peak: f64,
+}
+
+impl Scaling {
+    fn summarize(&mut self) {
+        let at = |s: &[Throughput], c: usize| {
+            s.iter()
+                .find(|t| t.clients == c)
+                .map_or(0.0, |t| t.calls_per_s)
+        };
+        self.cache_on_vs_off_16 = ratio(at(&self.cache_on, 16), at(&self.cache_off, 16));
+        self.read_mix_vs_pgbench_16 = (!self.pgbench.is_empty())
+            .then(|| ratio(at(&self.read_mix, 16), at(&self.pgbench, 16)));
+        self.shape = [
+            ("cache_on", &self.cache_on),
+            ("cache_off", &self.cache_off),
+            ("read_mix", &self.read_mix),
+            ("pgbench", &self.pgbench),
+            ("hits", &self.hits),
+        ]
+        .into_iter()
+        .filter(|(_, s)| !s.is_empty())
+        .map(|(series, s)| {
+            let to_16: Vec<f64> = s
+                .iter()
+                .filter(|t| t.clients <= 16)
+                .map(|t| t.calls_per_s)
+                .collect();
+            let peak = s.iter().map(|t| t.calls_per_s).fold(0.0, f64::max);
+            Shape {
+                series,
+                non_decreasing_to_16: to_16.windows(2).all(|w| w[1] >= w[0]),
+                at_64_vs_peak: ratio(at(s, 64), peak),
+            }
+        })
+        .collect();
+    }
 }
 
 /// The coalescing check.
@@ -174,8 +260,16 @@ pub struct BenchReport {
     pub queries: Vec<QueryReport>,
     /// The dashboard workload.
     pub workload: workload::WorkloadReport,
-    /// Throughput per client count.
+    /// Throughput per client count (cache on; `scaling.cache_on`).
     pub concurrency: Vec<Throughput>,
+    /// The throughput phase in full: cache on and off, the fixed read
+    /// mix through the service and through pgbench, and the ratios.
+    pub scaling: Scaling,
+    /// Per query, the service against raw sqlx and pgbench on the same
+    /// statements.
+    pub floor: floor::Floor,
+    /// One write's invalidation and a hit with 100,000 entries cached.
+    pub invalidation: invalidation::InvalidationReport,
     /// The coalescing check.
     pub coalescing: Coalescing,
     /// Contended write transactions.
@@ -644,41 +738,194 @@ async fn measure_no_index(
     Ok(Latency::of(samples))
 }
 
+/// What a throughput run's clients call.
+#[derive(Clone, Copy)]
+enum Load<'a> {
+    /// SPEC §9's mix (5% writes), reads through the cache or bypassing it.
+    Mix { cache: bool },
+    /// The floor phase's fixed read mix, cache bypassed.
+    Reads(&'a floor::ReadMix),
+    /// Hits only: calls drawn uniformly from these, every one cached
+    /// before the clock starts (the hit path's own scaling).
+    Hits(&'a [Call]),
+}
+
 async fn throughput(
     db: &NeonDb,
     pools: &Arc<Pools>,
+    load: Load<'_>,
     clients: usize,
     seconds: f64,
     seed: u64,
-) -> Result<f64, BenchError> {
-    let done = Arc::new(AtomicU64::new(0));
+) -> Result<Tally, BenchError> {
+    let reads: Arc<Vec<Call>> = Arc::new(match load {
+        Load::Reads(mix) => mix.calls.iter().map(|(c, _)| c.clone()).collect(),
+        Load::Hits(calls) => calls.to_vec(),
+        Load::Mix { .. } => Vec::new(),
+    });
+    let handle = match load {
+        Load::Mix { cache: true } | Load::Hits(_) => db.clone(),
+        _ => db.uncached(),
+    };
+    if let Load::Hits(calls) = load {
+        for call in calls {
+            call.run(&handle).await?;
+        }
+    }
     let deadline = Instant::now() + Duration::from_secs_f64(seconds);
     let mut tasks = Vec::new();
     for c in 0..clients {
-        let (db, pools, done) = (db.clone(), pools.clone(), done.clone());
+        let (db, pools, reads) = (handle.clone(), pools.clone(), reads.clone());
         tasks.push(tokio::spawn(async move {
             let mut rng = Rng::new(seed, 1000 + c as u64);
             let mut running = Vec::new();
+            let mut samples = Vec::with_capacity(4096);
             while Instant::now() < deadline {
-                match workload::draw_step(&pools, &mut rng, 0.05) {
-                    workload::Step::Read(call) => {
-                        call.run(&db).await?;
+                let t = Instant::now();
+                if reads.is_empty() {
+                    match workload::draw_step(&pools, &mut rng, 0.05) {
+                        workload::Step::Read(call) => drop(call.run(&db).await?),
+                        workload::Step::Write(w) => {
+                            workload::apply(&db, &w, &mut running).await?;
+                        }
                     }
-                    workload::Step::Write(w) => {
-                        workload::apply(&db, &w, &mut running).await?;
-                    }
+                } else {
+                    drop(reads[rng.below(reads.len())].run(&db).await?);
                 }
-                done.fetch_add(1, Ordering::Relaxed);
+                samples.push(t.elapsed());
             }
-            Ok::<(), service::Error>(())
+            Ok::<_, service::Error>(samples)
         }));
     }
     let started = Instant::now();
+    let mut samples = Vec::new();
     for t in tasks {
-        t.await
-            .map_err(|e| BenchError::Service(service::Error::invalid("task", e.to_string())))??;
+        samples.extend(
+            t.await.map_err(|e| {
+                BenchError::Service(service::Error::invalid("task", e.to_string()))
+            })??,
+        );
     }
-    Ok(done.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64().max(seconds))
+    Ok(Tally {
+        calls: samples.len() as f64,
+        seconds: started.elapsed().as_secs_f64().max(seconds),
+        samples,
+    })
+}
+
+/// Calls, time and latencies of one series at one level, over its rounds.
+#[derive(Default)]
+struct Tally {
+    calls: f64,
+    seconds: f64,
+    samples: Vec<Duration>,
+}
+
+impl Tally {
+    fn add(&mut self, other: Tally) {
+        self.calls += other.calls;
+        self.seconds += other.seconds;
+        self.samples.extend(other.samples);
+    }
+
+    fn report(self, clients: usize) -> Throughput {
+        let q = floor::Quantiles::of(self.samples);
+        Throughput {
+            clients,
+            calls_per_s: ratio(self.calls, self.seconds),
+            p50_ms: q.p50_ms,
+            p99_ms: q.p99_ms,
+        }
+    }
+}
+
+/// Hot keys of the hits series.
+const HOT_KEYS: usize = 500;
+
+/// Every series of the throughput phase at one client count list.
+async fn throughput_phase(
+    db: &NeonDb,
+    pools: &Arc<Pools>,
+    mix: &floor::ReadMix,
+    pgbench: Option<&floor::Pgbench>,
+    args: &BenchArgs,
+) -> Result<Scaling, BenchError> {
+    let levels = [1, 4, 16, 64];
+    // Hot keys of the dashboard workload, all cached first.
+    let mut rng = Rng::new(args.seed, 1500);
+    let hot: Vec<Call> = (0..HOT_KEYS)
+        .filter_map(|_| match workload::draw_step(pools, &mut rng, 0.0) {
+            workload::Step::Read(call) => Some(call),
+            workload::Step::Write(_) => None,
+        })
+        .collect();
+    let bar = phase_bar(args.quiet, levels.len() as u64, "throughput");
+    let mut out = Scaling::default();
+    // Each level runs its series in turns of about 2 s (pgbench counts
+    // whole seconds), so that drift on a shared machine hits every
+    // series alike and the ratios compare like with like.
+    let rounds = (args.concurrency_seconds / 2.0).floor().max(1.0) as usize;
+    let slice = args.concurrency_seconds / rounds as f64;
+    let loads = [
+        ("cache on", Load::Mix { cache: true }),
+        ("cache off", Load::Mix { cache: false }),
+        ("read mix", Load::Reads(mix)),
+        ("hits", Load::Hits(&hot)),
+    ];
+    for clients in levels {
+        db.cache().clear();
+        bar.set_message(format!("{clients} clients"));
+        let mut tallies: Vec<Tally> = (0..=loads.len()).map(|_| Tally::default()).collect();
+        for round in 0..rounds {
+            let seed = args.seed.wrapping_add(round as u64);
+            for (i, (_, load)) in loads.iter().enumerate() {
+                tallies[i].add(throughput(db, pools, *load, clients, slice, seed).await?);
+            }
+            if let Some(pg) = pgbench.filter(|_| out.pgbench_skipped.is_none()) {
+                match pg.read_mix(mix, clients, slice).await {
+                    Ok(run) => tallies[loads.len()].add(Tally {
+                        calls: run.tps * run.seconds,
+                        seconds: run.seconds,
+                        samples: run.samples,
+                    }),
+                    Err(why) => out.pgbench_skipped = Some(why),
+                }
+            }
+        }
+        let pg_tally = tallies.pop().unwrap_or_default();
+        for ((label, load), tally) in loads.iter().zip(tallies) {
+            let t = tally.report(clients);
+            bar.suspend(|| {
+                eprintln!(
+                    "  {label:<9} {clients:>2} clients: {:>10.0} calls/s  p50 {:>8.3} ms  p99 {:>8.3} ms",
+                    t.calls_per_s, t.p50_ms, t.p99_ms
+                );
+            });
+            match load {
+                Load::Mix { cache: true } => out.cache_on.push(t),
+                Load::Mix { cache: false } => out.cache_off.push(t),
+                Load::Reads(_) => out.read_mix.push(t),
+                Load::Hits(_) => out.hits.push(t),
+            }
+        }
+        if pgbench.is_some() && out.pgbench_skipped.is_none() {
+            let t = pg_tally.report(clients);
+            bar.suspend(|| {
+                eprintln!(
+                    "  pgbench   {clients:>2} clients: {:>10.0} calls/s  p50 {:>8.3} ms  p99 {:>8.3} ms",
+                    t.calls_per_s, t.p50_ms, t.p99_ms
+                );
+            });
+            out.pgbench.push(t);
+        }
+        bar.inc(1);
+    }
+    if out.pgbench_skipped.is_some() {
+        out.pgbench.clear();
+    }
+    bar.finish_and_clear();
+    out.summarize();
+    Ok(out)
 }
 
 async fn coalescing(db: &NeonDb, pools: &Pools) -> Result<Coalescing, BenchError> {
@@ -820,24 +1067,22 @@ pub async fn run(
         () = control.interrupted() => return Err(BenchError::Interrupted),
     };
 
+    control.enter("floor");
+    let mix = floor::ReadMix::record(db, &pools, args.seed).await?;
+    let floor = floor::run(db, &mix, args.floor_calls).await?;
     control.enter("concurrency");
-    let mut concurrency = Vec::new();
-    let levels = [1, 4, 16, 64];
-    let bar = phase_bar(args.quiet, levels.len() as u64, "throughput");
-    for clients in levels {
-        db.cache().clear();
-        bar.set_message(format!("{clients} clients"));
-        let calls_per_s =
-            throughput(db, &pools, clients, args.concurrency_seconds, args.seed).await?;
-        bar.inc(1);
-        bar.suspend(|| eprintln!("  {clients:>2} clients: {calls_per_s:>10.0} calls/s"));
-        concurrency.push(Throughput {
-            clients,
-            calls_per_s,
-        });
-    }
-
-    bar.finish_and_clear();
+    let pgbench = floor::Pgbench::find(db);
+    let scaling = throughput_phase(db, &pools, &mix, pgbench.as_ref().ok(), args).await?;
+    let scaling = Scaling {
+        pgbench_skipped: scaling
+            .pgbench_skipped
+            .clone()
+            .or_else(|| pgbench.as_ref().err().cloned()),
+        ..scaling
+    };
+    let concurrency = scaling.cache_on.clone();
+    control.enter("invalidation");
+    let invalidation = invalidation::run(args.seed).await?;
     control.enter("coalescing");
     let coalescing = coalescing(db, &pools).await?;
     control.enter("transactions");
@@ -868,6 +1113,9 @@ pub async fn run(
         queries,
         workload,
         concurrency,
+        scaling,
+        floor,
+        invalidation,
         coalescing,
         transactions,
         feed,
@@ -1006,11 +1254,85 @@ impl std::fmt::Display for BenchReport {
             w.timeouts,
             w.timeout_rate * 100.0
         )?;
-        write!(f, "throughput:")?;
-        for t in &self.concurrency {
-            write!(f, "  {} clients {:.0}/s", t.clients, t.calls_per_s)?;
+        writeln!(f)?;
+        writeln!(
+            f,
+            "{:<31} {:>19} {:>19} {:>19} {:>10} {:>10}",
+            "floor (p50 ms, fixed params)", "service", "raw sqlx", "pgbench", "÷ sqlx", "÷ pgbench"
+        )?;
+        for q in &self.floor.queries {
+            writeln!(
+                f,
+                "{:<31} {:>19.3} {:>19.3} {:>19} {:>10.2} {:>10}",
+                q.name,
+                q.service.p50_ms,
+                q.sqlx.p50_ms,
+                q.pgbench
+                    .map_or_else(|| "-".to_owned(), |p| format!("{:.3}", p.p50_ms)),
+                q.service_vs_sqlx,
+                q.service_vs_pgbench
+                    .map_or_else(|| "-".to_owned(), |r| format!("{r:.2}")),
+            )?;
+        }
+        writeln!(
+            f,
+            "  median service / sqlx {:.2}, service / pgbench {}",
+            self.floor.median_vs_sqlx,
+            self.floor
+                .median_vs_pgbench
+                .map_or_else(|| "-".to_owned(), |r| format!("{r:.2}"))
+        )?;
+        if let Some(why) = &self.floor.pgbench_skipped {
+            writeln!(f, "  pgbench: not measured ({why})")?;
+        }
+        let sc = &self.scaling;
+        writeln!(f, "throughput (calls/s, p50 / p99 ms):")?;
+        for (label, series) in [
+            ("cache on", &sc.cache_on),
+            ("cache off", &sc.cache_off),
+            ("read mix", &sc.read_mix),
+            ("pgbench", &sc.pgbench),
+            ("hits", &sc.hits),
+        ] {
+            if series.is_empty() {
+                continue;
+            }
+            write!(f, "  {label:<10}")?;
+            for t in series {
+                write!(
+                    f,
+                    "  {}: {:.0} ({:.2} / {:.2})",
+                    t.clients, t.calls_per_s, t.p50_ms, t.p99_ms
+                )?;
+            }
+            writeln!(f)?;
+        }
+        write!(
+            f,
+            "  cache on / off at 16 clients {:.2}x",
+            sc.cache_on_vs_off_16
+        )?;
+        if let Some(r) = sc.read_mix_vs_pgbench_16 {
+            write!(f, "; read mix / pgbench at 16 clients {r:.2}x")?;
         }
         writeln!(f)?;
+        for s in &sc.shape {
+            writeln!(
+                f,
+                "  {:<10} non-decreasing 1→16: {}   64 clients / peak {:.2}",
+                s.series, s.non_decreasing_to_16, s.at_64_vs_peak
+            )?;
+        }
+        let inv = &self.invalidation;
+        writeln!(
+            f,
+            "invalidation with {} entries cached: one write p50 {:.2} µs (p99 {:.2}, {:.2} removed), a hit p50 {:.2} µs",
+            inv.entries,
+            inv.invalidation.p50_ms * 1000.0,
+            inv.invalidation.p99_ms * 1000.0,
+            inv.removed_per_write,
+            inv.hit.p50_ms * 1000.0
+        )?;
         writeln!(
             f,
             "coalescing: {} concurrent misses of one key ran {} statement(s)",
