@@ -122,6 +122,15 @@ enum Command {
     },
 }
 
+/// mimalloc, not glibc's malloc: a profile of the benchmark's uncached
+/// read mix at 16 clients (`perf record -a`, issue 10) had glibc's
+/// allocator at about a third of this process's CPU (`_int_malloc`,
+/// `malloc_consolidate`, and arena locks contended between the runtime's
+/// threads). Applications choose their own allocator; the README gives the
+/// measured difference.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     tracing_subscriber::fmt()
