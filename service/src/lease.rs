@@ -40,6 +40,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use sea_orm::sqlx::pool::PoolConnection;
+use sea_orm::sqlx::postgres::PgRow;
 use sea_orm::sqlx::{self, Connection as _, PgPool, Postgres};
 use sea_orm::{ConnAcquireErr, DbErr, ExecResult, QueryResult, RuntimeErr, Statement, Values};
 use sea_query_sqlx::SqlxValues;
@@ -180,8 +181,9 @@ impl Leases {
         }
     }
 
-    /// Every row of `stmt`.
-    pub(crate) async fn query_all(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
+    /// Every row of `stmt`, read to the end (so the connection is at
+    /// `ReadyForQuery` when it is parked).
+    async fn fetch(&self, stmt: Statement) -> Result<Vec<PgRow>, DbErr> {
         let mut lease = self.acquire().await?;
         let started = Instant::now();
         let result = query(&stmt).fetch_all(&mut **lease.conn()).await;
@@ -189,20 +191,27 @@ impl Leases {
             .record_statement(&stmt.sql, started.elapsed(), result.is_err());
         let rows = result.map_err(query_err)?;
         lease.park();
-        Ok(rows.into_iter().map(QueryResult::from).collect())
+        Ok(rows)
+    }
+
+    /// Every row of `stmt`.
+    pub(crate) async fn query_all(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
+        Ok(self
+            .fetch(stmt)
+            .await?
+            .into_iter()
+            .map(QueryResult::from)
+            .collect())
     }
 
     /// The first row of `stmt`, if any.
     pub(crate) async fn query_one(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
-        let mut lease = self.acquire().await?;
-        let started = Instant::now();
-        // All rows are read, so the connection is at `ReadyForQuery`.
-        let result = query(&stmt).fetch_all(&mut **lease.conn()).await;
-        self.metrics
-            .record_statement(&stmt.sql, started.elapsed(), result.is_err());
-        let rows = result.map_err(query_err)?;
-        lease.park();
-        Ok(rows.into_iter().next().map(QueryResult::from))
+        Ok(self
+            .fetch(stmt)
+            .await?
+            .into_iter()
+            .next()
+            .map(QueryResult::from))
     }
 
     /// Runs a statement for its effect.

@@ -300,14 +300,19 @@ fn ratio(a: f64, b: f64) -> f64 {
 /// Warm-up calls before each timed series.
 const WARM_UP: usize = 20;
 
-/// Runs the floor phase: `calls` timed calls per query and way.
+/// Runs the floor phase: `calls` timed calls per query and way; `pg`:
+/// [`Pgbench::find`]'s answer.
 ///
 /// # Errors
 /// [`BenchError`] when the database fails; pgbench's own failures are
 /// reported in `pgbench_skipped` instead.
-pub async fn run(db: &NeonDb, mix: &ReadMix, calls: usize) -> Result<Floor, BenchError> {
+pub async fn run(
+    db: &NeonDb,
+    mix: &ReadMix,
+    pg: &Result<Pgbench, String>,
+    calls: usize,
+) -> Result<Floor, BenchError> {
     let uncached = db.uncached();
-    let pg = Pgbench::find(db);
     let mut pgbench_skipped = pg.as_ref().err().cloned();
     let mut queries = Vec::new();
     for (call, statements) in &mix.calls {
@@ -330,7 +335,7 @@ pub async fn run(db: &NeonDb, mix: &ReadMix, calls: usize) -> Result<Floor, Benc
             }
         }
         let (service, sqlx) = (Quantiles::of(service), Quantiles::of(raw));
-        let pgbench = match &pg {
+        let pgbench = match pg {
             Ok(pg) if pgbench_skipped.is_none() => {
                 match pg.latency(call.0.name(), statements, calls).await {
                     Ok(q) => Some(q),

@@ -1069,9 +1069,9 @@ pub async fn run(
 
     control.enter("floor");
     let mix = floor::ReadMix::record(db, &pools, args.seed).await?;
-    let floor = floor::run(db, &mix, args.floor_calls).await?;
-    control.enter("concurrency");
     let pgbench = floor::Pgbench::find(db);
+    let floor = floor::run(db, &mix, &pgbench, args.floor_calls).await?;
+    control.enter("concurrency");
     let scaling = throughput_phase(db, &pools, &mix, pgbench.as_ref().ok(), args).await?;
     let scaling = Scaling {
         pgbench_skipped: scaling
