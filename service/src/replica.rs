@@ -151,7 +151,11 @@ pub(crate) struct Replica {
     index: usize,
     label: &'static str,
     url: DatabaseUrl,
+    /// Its position polls.
     conn: DatabaseConnection,
+    /// Its reads: leased connections of a pool of their own, as the
+    /// primary's statements ([`crate::lease`]).
+    statements: crate::pool::Conn,
     up: AtomicBool,
     /// Not in recovery: never read from.
     not_standby: AtomicBool,
@@ -163,8 +167,9 @@ pub(crate) struct Replica {
 }
 
 impl Replica {
-    pub(crate) fn conn(&self) -> &DatabaseConnection {
-        &self.conn
+    /// Where its reads run.
+    pub(crate) fn conn(&self) -> &crate::pool::Conn {
+        &self.statements
     }
 
     /// Its place in `NEONHUB_REPLICA_URLS`.
@@ -278,13 +283,30 @@ impl Replicas {
             if let Some(timeout) = config.statement_timeout {
                 options.statement_timeout(timeout);
             }
+            let leases_pool = sea_orm::Database::connect(options.clone())
+                .await?
+                .get_postgres_connection_pool()
+                .clone();
+            let leases = crate::lease::Leases::new(
+                leases_pool,
+                config.max_connections,
+                config.acquire_timeout,
+                config.idle_timeout,
+                losses.clone(),
+                metrics.clone(),
+            );
             let mut conn = sea_orm::Database::connect(options).await?;
             crate::db::watch_statements(&mut conn, metrics);
+            // No circuit of its own: a failed replica read falls back to
+            // the primary, and the poller takes the replica out.
+            let health = Arc::new(crate::pool::Health::new(None, losses.clone()));
+            let statements = crate::pool::Conn::with_leases(conn.clone(), leases, health);
             list.push(Arc::new(Replica {
                 index: i,
                 label: LABELS[i],
                 url: url.clone(),
                 conn,
+                statements,
                 up: AtomicBool::new(false),
                 not_standby: AtomicBool::new(false),
                 position: AtomicU64::new(0),
@@ -462,7 +484,7 @@ impl Replicas {
             task.abort();
         }
         for r in &self.list {
-            let _ = r.conn.clone().close().await;
+            let _ = r.statements.close().await;
         }
     }
 }
