@@ -110,22 +110,10 @@ impl NeonDb {
             if let Some(timeout) = config.statement_timeout {
                 options.statement_timeout(timeout);
             }
-            let leases_pool = Database::connect(options.clone())
+            let health = Arc::new(Health::new(Some(target), losses.clone()));
+            postgres_conn(&config, options, losses, &metrics, health)
                 .await
                 .map_err(unavailable)?
-                .get_postgres_connection_pool()
-                .clone();
-            let leases = crate::lease::Leases::new(
-                leases_pool,
-                config.max_connections,
-                config.acquire_timeout,
-                config.idle_timeout,
-                losses.clone(),
-                metrics.clone(),
-            );
-            let mut read = Database::connect(options).await.map_err(unavailable)?;
-            watch_statements(&mut read, &metrics);
-            Conn::with_leases(read, leases, Arc::new(Health::new(Some(target), losses)))
         } else {
             let url = config.database_url.expose();
             let in_memory = url.contains(":memory:") || url.contains("mode=memory");
@@ -761,6 +749,33 @@ fn sqlite_options(config: &Config, max: u32, pinned: bool) -> ConnectOptions {
             .busy_timeout(busy)
     });
     options
+}
+
+/// A PostgreSQL [`Conn`] from `options`: SeaORM's pool (transactions,
+/// [`NeonDb::connection`]) and the leases' pool of the same settings for
+/// every other statement ([`crate::lease`]), both timed into `metrics`.
+pub(crate) async fn postgres_conn(
+    config: &Config,
+    options: ConnectOptions,
+    losses: Arc<crate::pool::LossClock>,
+    metrics: &Arc<Metrics>,
+    health: Arc<Health>,
+) -> std::result::Result<Conn, sea_orm::DbErr> {
+    let leases_pool = Database::connect(options.clone())
+        .await?
+        .get_postgres_connection_pool()
+        .clone();
+    let leases = crate::lease::Leases::new(
+        leases_pool,
+        config.max_connections,
+        config.acquire_timeout,
+        config.idle_timeout,
+        losses,
+        metrics.clone(),
+    );
+    let mut read = Database::connect(options).await?;
+    watch_statements(&mut read, metrics);
+    Ok(Conn::with_leases(read, leases, health))
 }
 
 /// Times every statement of `conn` (SeaORM's metric callback); set right

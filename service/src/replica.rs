@@ -151,10 +151,9 @@ pub(crate) struct Replica {
     index: usize,
     label: &'static str,
     url: DatabaseUrl,
-    /// Its position polls.
-    conn: DatabaseConnection,
-    /// Its reads: leased connections of a pool of their own, as the
-    /// primary's statements ([`crate::lease`]).
+    /// Its reads on leased connections, as the primary's statements
+    /// ([`crate::lease`]); its position polls on the SeaORM pool
+    /// ([`crate::pool::Conn::reader`]).
     statements: crate::pool::Conn,
     up: AtomicBool,
     /// Not in recovery: never read from.
@@ -283,29 +282,15 @@ impl Replicas {
             if let Some(timeout) = config.statement_timeout {
                 options.statement_timeout(timeout);
             }
-            let leases_pool = sea_orm::Database::connect(options.clone())
-                .await?
-                .get_postgres_connection_pool()
-                .clone();
-            let leases = crate::lease::Leases::new(
-                leases_pool,
-                config.max_connections,
-                config.acquire_timeout,
-                config.idle_timeout,
-                losses.clone(),
-                metrics.clone(),
-            );
-            let mut conn = sea_orm::Database::connect(options).await?;
-            crate::db::watch_statements(&mut conn, metrics);
             // No circuit of its own: a failed replica read falls back to
             // the primary, and the poller takes the replica out.
             let health = Arc::new(crate::pool::Health::new(None, losses.clone()));
-            let statements = crate::pool::Conn::with_leases(conn.clone(), leases, health);
+            let statements =
+                crate::db::postgres_conn(config, options, losses.clone(), metrics, health).await?;
             list.push(Arc::new(Replica {
                 index: i,
                 label: LABELS[i],
                 url: url.clone(),
-                conn,
                 statements,
                 up: AtomicBool::new(false),
                 not_standby: AtomicBool::new(false),
@@ -574,7 +559,7 @@ async fn track_replica(
     let label = replica.label;
     loop {
         let answer = texts(
-            &replica.conn,
+            replica.statements.reader(),
             "SELECT pg_last_wal_replay_lsn()::text, pg_is_in_recovery()::text",
             timeout,
         )
